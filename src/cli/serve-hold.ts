@@ -1,0 +1,28 @@
+import { createHoldContext } from '../hold/context.ts'
+import { startHold } from '../hold/server.ts'
+import { createLogger } from '../log.ts'
+import { loadHoldConfig } from './load-hold-config.ts'
+
+export async function serveHold(configFile: string | undefined): Promise<number> {
+  const config = loadHoldConfig(configFile)
+  const log = createLogger('hold')
+  const ctx = await createHoldContext(config, { log })
+  const running = startHold(ctx)
+  log.info('hold ready', {
+    did: ctx.identity.did,
+    url: config.server.public_url,
+    listen: `${config.server.hostname}:${running.port}`,
+    storage: ctx.storage.name,
+    owner: ctx.crew.getCaptain().owner,
+    public: config.server.public,
+  })
+  console.log(`hold DID: ${ctx.identity.did}\nhold URL: ${config.server.public_url}`)
+  const shutdown = async (sig: string) => {
+    log.info('stopping', { signal: sig })
+    await running.stop()
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  return -1
+}
