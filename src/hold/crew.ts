@@ -42,10 +42,20 @@ export function crewRkey(did: string): string {
 export class CrewDirectory {
   private captain: Captain | null = null
   private byMember = new Map<string, CrewMember>()
+  private loadedRev: string | null = null
 
   constructor(private readonly repo: HoldRepo) {}
 
+  /**
+   * Reloads when the repo moved on without us (a commit by the `atcr hold crew` CLI in another process).
+   * One indexed SELECT per request; the reload itself only happens after such a commit.
+   */
+  async refreshIfStale(): Promise<void> {
+    if (this.repo.latestCommit()?.rev !== this.loadedRev) await this.reload()
+  }
+
   async reload(): Promise<void> {
+    this.loadedRev = this.repo.latestCommit()?.rev ?? null
     const cap = await this.repo.getRecord(CAPTAIN, 'self')
     this.captain = cap ? (cap.value as unknown as Captain) : null
     const next = new Map<string, CrewMember>()

@@ -67,6 +67,7 @@ export async function runMethod(ctx: HoldContext, m: XrpcMethod, req: Request): 
     input = parseOr400(m.input, json, 'input')
   }
 
+  await ctx.crew.refreshIfStale()
   let cached: Promise<string | null> | undefined
   const caller = () => (cached ??= authenticate(ctx, req, m.nsid))
   const out = await m.handler({
