@@ -79,6 +79,7 @@ export async function createHoldContext(config: HoldConfig, opts: ContextOptions
       rootDir: config.storage.root_dir,
       publicUrl: config.server.public_url,
       secret: loadOrCreateSecret(join(dataDir, 'storage.secret')),
+      maxPartSize: config.storage.max_part_size,
     })
     storage = fs
   }

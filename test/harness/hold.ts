@@ -16,6 +16,7 @@ export interface HoldProc {
   dataDir: string
   env: Record<string, string>
   log(): string
+  pid(): number | undefined
   restart(extraEnv?: Record<string, string>): Promise<void>
   stop(): Promise<void>
 }
@@ -66,6 +67,7 @@ export async function startHold(env: Record<string, string> = {}, cmd = ['bun', 
     dataDir,
     env: fullEnv,
     log: () => out,
+    pid: () => proc?.pid,
     async restart(extraEnv = {}) {
       await stopProc()
       Object.assign(fullEnv, extraEnv)

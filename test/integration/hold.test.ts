@@ -263,6 +263,14 @@ describe('uploads and downloads', () => {
       raw: new Uint8Array(MAX_PART + 1),
     })
     expect(big.status).toBe(413)
+    const url = await xrpc(hold.url, 'io.atcr.hold.getPartUploadUrl', { token: await tok(alice, 'io.atcr.hold.getPartUploadUrl'), body: { uploadId: id, partNumber: 2 } })
+    expect((await fetch(url.body.url, { method: 'PUT', body: new Uint8Array(MAX_PART + 1) })).status).toBe(413)
+    // Neither oversize part was kept: completing with them fails as missing parts.
+    const incomplete = await xrpc(hold.url, 'io.atcr.hold.completeUpload', {
+      token: await tok(alice, 'io.atcr.hold.completeUpload'),
+      body: { uploadId: id, digest: d, parts: [{ partNumber: 1, etag: '"x"' }, { partNumber: 2, etag: '"y"' }] },
+    })
+    expect(incomplete).toMatchObject({ status: 400, body: { error: 'MissingParts' } })
     for (const digest of ['sha256:ABC', 'sha256:' + 'A'.repeat(64), 'md5:' + 'a'.repeat(32), 'sha256:' + 'a'.repeat(63)]) {
       const r = await xrpc(hold.url, 'io.atcr.hold.initiateUpload', { token: await tok(alice, 'io.atcr.hold.initiateUpload'), body: { digest } })
       expect(r).toMatchObject({ status: 400, body: { error: 'InvalidDigest' } })

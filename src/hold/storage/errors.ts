@@ -11,6 +11,8 @@ export type StorageErrorCode =
   | 'InvalidPartOrder'
   /** A part other than the last is below the backend's minimum part size (5 MiB on S3). */
   | 'EntityTooSmall'
+  /** A part is larger than the backend accepts (S3: 5 GiB; fs: its configured maxPartSize). */
+  | 'EntityTooLarge'
   /** The object does not exist (S3's NoSuchKey). */
   | 'NotFound'
   /** The key is not a usable storage path (traversal, absolute, reserved, empty). */

@@ -31,6 +31,8 @@ export interface FsDriverOptions {
    * 5 MiB to reproduce S3's EntityTooSmall locally.
    */
   minPartSize?: number
+  /** Largest part accepted by putPart and signed part URLs; larger bodies are cut off with EntityTooLarge. */
+  maxPartSize?: number
 }
 
 const MULTIPART_DIR = '_multipart'
@@ -49,6 +51,7 @@ export class FsDriver implements StorageDriver {
   private readonly publicUrl: string
   private readonly secret: Uint8Array
   private readonly minPartSize: number
+  private readonly maxPartSize: number
 
   constructor(opts: FsDriverOptions) {
     if (opts.secret.byteLength < 16) throw new Error('fs driver: secret must be at least 16 bytes')
@@ -56,6 +59,7 @@ export class FsDriver implements StorageDriver {
     this.publicUrl = opts.publicUrl.replace(/\/+$/, '')
     this.secret = opts.secret
     this.minPartSize = opts.minPartSize ?? 0
+    this.maxPartSize = opts.maxPartSize ?? 5 * 2 ** 30
   }
 
   // ---- objects ----
@@ -132,7 +136,7 @@ export class FsDriver implements StorageDriver {
     this.pathOf(key)
     checkPartNumber(partNumber)
     const dir = await this.openUpload(key, uploadId)
-    const tmp = await this.writeTemp(body, new Bun.CryptoHasher('md5'))
+    const tmp = await this.writeTemp(body, new Bun.CryptoHasher('md5'), this.maxPartSize)
     try {
       await rename(tmp.path, join(dir, String(partNumber)))
     } catch (err) {
@@ -283,7 +287,7 @@ export class FsDriver implements StorageDriver {
       return new Response(null, { status: 200, headers: { ETag: etag } })
     } catch (err) {
       if (err instanceof StorageError) {
-        const status = err.code === 'NoSuchUpload' ? 404 : 400
+        const status = err.code === 'NoSuchUpload' ? 404 : err.code === 'EntityTooLarge' ? 413 : 400
         return s3Error(status, err.code, err.message, req.method)
       }
       throw err
@@ -361,7 +365,10 @@ export class FsDriver implements StorageDriver {
   private async writeTemp(
     data: Uint8Array | ReadableStream<Uint8Array>,
     md5?: Bun.CryptoHasher,
+    limit = Number.POSITIVE_INFINITY,
   ): Promise<{ path: string; md5: string }> {
+    const tooLarge = () => new StorageError('EntityTooLarge', `body exceeds ${limit} bytes`)
+    if (data instanceof Uint8Array && data.byteLength > limit) throw tooLarge()
     const path = await this.tempPath()
     const fh = await open(path, 'wx', FILE_MODE)
     try {
@@ -369,7 +376,10 @@ export class FsDriver implements StorageDriver {
         md5?.update(data)
         await writeAll(fh, data)
       } else {
+        let total = 0
         for await (const chunk of data) {
+          total += chunk.byteLength
+          if (total > limit) throw tooLarge()
           md5?.update(chunk)
           await writeAll(fh, chunk)
         }

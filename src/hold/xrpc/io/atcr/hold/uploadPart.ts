@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { XrpcError } from '../../../../../atproto/xrpc-error.ts'
+import { StorageError } from '../../../../storage/errors.ts'
 import { defineMethod, zPartNumber, zUploadId } from '../../../method.ts'
 import { assertCanWrite } from './access.ts'
 import { ownSession } from './session.ts'
@@ -36,7 +37,7 @@ export default defineMethod({
       const etag = await ctx.storage.putPart(s.key, s.storageUploadId, params.partNumber, limited)
       return { etag }
     } catch (err) {
-      if (seen > max) throw new XrpcError(413, 'PartTooLarge', `part exceeds ${max} bytes`)
+      if (seen > max || (err instanceof StorageError && err.code === 'EntityTooLarge')) throw new XrpcError(413, 'PartTooLarge', `part exceeds ${max} bytes`)
       throw err
     }
   },
