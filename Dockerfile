@@ -18,11 +18,13 @@ COPY --from=build /lib64/ld-linux-x86-64.so.2 /lib64/
 # TLS to S3 endpoints, PLC and PDSes.
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
 COPY --from=build /out/atcr /atcr
+# Bun reads a CA bundle only from a few fixed places or this variable; scratch has none of the former.
 ENV HOLD_DATABASE_PATH=/var/lib/atcr-hold \
-    HOLD_SERVER_ADDR=:8080
+    HOLD_SERVER_ADDR=:8080 \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 VOLUME ["/var/lib/atcr-hold"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=10s --start-period=10s --retries=3 \
-  CMD ["/atcr", "healthcheck", "http://127.0.0.1:8080/xrpc/_health"]
+  CMD ["/atcr", "healthcheck"]
 ENTRYPOINT ["/atcr"]
 CMD ["serve", "--role", "hold"]

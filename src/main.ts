@@ -17,7 +17,7 @@ Commands:
   serve --role hold|appview [--config FILE]   run a role
   config init [FILE] --role hold|appview      write a fully commented config (stdout without FILE)
   hold crew ls|add|rm [...]                   manage the crew of a hold (run where its data dir is)
-  healthcheck URL                             exit 0 if URL answers 2xx within 5 s, else 1
+  healthcheck [URL]                           exit 0 if URL (default: the local hold) answers 2xx in 5 s
   version                                     print the version
 
 Run 'atcr <command> --help' for a command's options.`,
@@ -34,10 +34,17 @@ Refuses to overwrite FILE unless --force.`,
        atcr hold crew rm DID [--config FILE]
 
 Edits the crew records in the hold's embedded repo directly (same config as 'serve').`,
-  healthcheck: `Usage: atcr healthcheck URL
+  healthcheck: `Usage: atcr healthcheck [URL]
 
-Exit status 0 when URL answers with a 2xx status within 5 seconds, 1 otherwise.`,
+Exit status 0 when URL answers with a 2xx status within 5 seconds, 1 otherwise. Without URL: the local hold's
+/xrpc/_health on the port of HOLD_SERVER_ADDR (default :8080), as the image's HEALTHCHECK uses it.`,
   version: `Usage: atcr version`,
+}
+
+/** The local hold's health URL from the same environment `serve` reads (scratch images have no shell to expand it). */
+function defaultHealthUrl(env: Record<string, string | undefined>): string {
+  const port = /:(\d+)$/.exec(env.HOLD_SERVER_ADDR ?? ':8080')?.[1] ?? '8080'
+  return `http://127.0.0.1:${port}/xrpc/_health`
 }
 
 function fail(msg: string, code = 2): never {
@@ -62,8 +69,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(VERSION)
       return 0
     case 'healthcheck': {
-      const url = rest[0]
-      if (!url) fail(HELP.healthcheck!)
+      const url = rest[0] ?? defaultHealthUrl(process.env)
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
         return res.ok ? 0 : 1
