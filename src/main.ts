@@ -80,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { role: { type: 'string' }, config: { type: 'string', short: 'c' } } })
       if (values.role === 'hold') return (await import('./cli/serve-hold.ts')).serveHold(values.config)
-      if (values.role === 'appview') fail('the appview role is not implemented yet (tracked in issue #3); only --role hold runs today', 1)
+      if (values.role === 'appview') return (await import('./cli/serve-appview.ts')).serveAppview(values.config)
       fail(`--role must be hold or appview\n\n${HELP.serve}`)
     }
     case 'config': {

@@ -348,7 +348,8 @@ export type GuardedFetch = (input: string | URL | Request, init?: RequestInit) =
 /**
  * A fetch for URLs taken from untrusted data (did:web hosts, handles, PDS endpoints): refuses non-http(s)
  * and — unless `allowLoopback` — loopback/private hosts, by name and (with `checkDns`) by the addresses DNS
- * gives; follows at most 3 redirects itself, checking each hop (`redirect: 'error' | 'manual'` refuse them);
+ * gives; follows at most 3 redirects itself, checking each hop (`redirect: 'error'` refuses them, `'manual'`
+ * returns them unfollowed);
  * reads at most `maxBytes` (default 512 kB). `trustedOrigins` (configured services) skip the host checks.
  */
 export function createGuardedFetch(
@@ -376,12 +377,18 @@ export function createGuardedFetch(
 
   return async (input, init = {}) => {
     let url = new URL(input instanceof Request ? input.url : String(input))
+    // A Request carries its own method, headers (Authorization!) and body: keep them, init still wins.
+    if (input instanceof Request) {
+      init = { method: input.method, headers: input.headers, ...(input.body ? { body: input.body, duplex: 'half' } : {}), ...init } as RequestInit
+    }
     const mode = init.redirect ?? 'follow'
     for (let hop = 0; ; hop++) {
       await check(url)
       const res = await base(url, { ...init, redirect: 'manual' })
       const location = res.headers.get('location')
       if (res.status >= 300 && res.status < 400 && location) {
+        // `manual` hands the redirect to the caller (a hold's 307 to a presigned URL is the answer itself).
+        if (mode === 'manual') return res
         await res.body?.cancel()
         if (mode !== 'follow') throw new TypeError(`unexpected redirect from ${url.origin}`)
         if (hop >= MAX_REDIRECTS) throw new TypeError(`too many redirects from ${url.origin}`)

@@ -1,7 +1,7 @@
 import { BLOB_READ, BLOB_WRITE, CREW, crewRkey, KNOWN_PERMISSIONS } from '../hold/crew.ts'
 import { createHoldContext } from '../hold/context.ts'
 import { createLogger } from '../log.ts'
-import { loadHoldConfig } from './load-hold-config.ts'
+import { loadHoldConfig } from './load-config.ts'
 
 const DID_RE = /^did:[a-z]+:[a-zA-Z0-9._:%-]+$/
 

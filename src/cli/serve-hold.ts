@@ -1,7 +1,7 @@
 import { createHoldContext } from '../hold/context.ts'
 import { startHold } from '../hold/server.ts'
 import { createLogger } from '../log.ts'
-import { loadHoldConfig } from './load-hold-config.ts'
+import { loadHoldConfig } from './load-config.ts'
 
 export async function serveHold(configFile: string | undefined): Promise<number> {
   const config = loadHoldConfig(configFile)

@@ -1,33 +1,10 @@
 import { z } from 'zod'
-import { parseDuration, parseSize } from './units.ts'
+import { did, duration, httpUrl, size } from './fields.ts'
 
 /**
  * The hold's configuration schema: the single source for validation, defaults, `atcr config init` comments
  * and `HOLD_*` environment names. Every object is strict, so an unknown (misspelled) key stops the start.
  */
-
-const did = z.string().regex(/^did:[a-z]+:[a-zA-Z0-9._:%-]{1,2048}$/, 'must be a DID (did:plc:… or did:web:…)')
-const httpUrl = z
-  .string()
-  .url()
-  .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
-  .transform((u) => u.replace(/\/+$/, ''))
-const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseSize(v)
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message })
-    return z.NEVER
-  }
-})
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v)
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message })
-    return z.NEVER
-  }
-})
 
 const tier = z
   .strictObject({

@@ -21,19 +21,31 @@ export interface HoldProc {
   stop(): Promise<void>
 }
 
-export async function startHold(env: Record<string, string> = {}, cmd = ['bun', join(ROOT, 'src/main.ts')]): Promise<HoldProc> {
+/**
+ * A hold from source. `host: 'localhost'` gives it the URL http://localhost:PORT, whose did:web resolvers
+ * fetch over http (ATProto's rule for localhost), as an AppView in the same test must.
+ */
+export function startHold(env: Record<string, string> = {}, cmd = ['bun', join(ROOT, 'src/main.ts')], host = '127.0.0.1'): Promise<HoldProc> {
+  return startRole('hold', env, cmd, host)
+}
+
+/** An AppView from source; `did` is empty (the AppView has no identity of its own yet). */
+export function startAppview(env: Record<string, string> = {}, cmd = ['bun', join(ROOT, 'src/main.ts')]): Promise<HoldProc> {
+  return startRole('appview', env, cmd, '127.0.0.1')
+}
+
+async function startRole(role: 'hold' | 'appview', env: Record<string, string>, cmd: string[], host: string): Promise<HoldProc> {
   const port = freePort()
-  const dataDir = env.HOLD_DATABASE_PATH ?? mkdtempSync(join(tmpdir(), 'atcr-hold-'))
-  const fullEnv: Record<string, string> = {
-    HOLD_SERVER_ADDR: `127.0.0.1:${port}`,
-    HOLD_SERVER_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    HOLD_DATABASE_PATH: dataDir,
-    ...env,
-  }
+  const P = role === 'hold' ? 'HOLD' : 'APPVIEW'
+  const dataDir = env[`${P}_DATABASE_PATH`] ?? mkdtempSync(join(tmpdir(), `atcr-${role}-`))
+  const fullEnv: Record<string, string> =
+    role === 'hold'
+      ? { HOLD_SERVER_ADDR: `127.0.0.1:${port}`, HOLD_SERVER_PUBLIC_URL: `http://${host}:${port}`, HOLD_DATABASE_PATH: dataDir, ...env }
+      : { APPVIEW_SERVER_ADDR: `127.0.0.1:${port}`, APPVIEW_SERVER_BASE_URL: `http://127.0.0.1:${port}`, APPVIEW_DATABASE_PATH: dataDir, ...env }
   let proc: ReturnType<typeof Bun.spawn> | null = null
   let out = ''
   const launch = async () => {
-    const p = Bun.spawn([...cmd, 'serve', '--role', 'hold'], {
+    const p = Bun.spawn([...cmd, 'serve', '--role', role], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...fullEnv },
       stdout: 'pipe',
       stderr: 'pipe',
@@ -41,18 +53,22 @@ export async function startHold(env: Record<string, string> = {}, cmd = ['bun', 
     proc = p
     const dec = new TextDecoder()
     const collect = async (s: ReadableStream<Uint8Array>) => {
-      for await (const c of s) out += dec.decode(c)
+      for await (const c of s) {
+        const text = dec.decode(c)
+        out += text
+        if (process.env.ATCR_TEST_VERBOSE) process.stderr.write(`[${role}] ${text}`)
+      }
     }
     void collect(p.stdout as ReadableStream<Uint8Array>)
     void collect(p.stderr as ReadableStream<Uint8Array>)
     try {
       await waitForHttp(`http://127.0.0.1:${port}/xrpc/_health`, 30_000)
     } catch (err) {
-      throw new Error(`hold did not start: ${String(err)}\n${out}`)
+      throw new Error(`${role} did not start: ${String(err)}\n${out}`)
     }
   }
   await launch()
-  const did = (await (await fetch(`http://127.0.0.1:${port}/.well-known/atproto-did`)).text()).trim()
+  const did = role === 'hold' ? (await (await fetch(`http://127.0.0.1:${port}/.well-known/atproto-did`)).text()).trim() : ''
   const stopProc = async () => {
     if (proc) {
       await killPid(proc.pid)
@@ -75,10 +91,10 @@ export async function startHold(env: Record<string, string> = {}, cmd = ['bun', 
     },
     async stop() {
       await stopProc()
-      if (!env.HOLD_DATABASE_PATH) rmSync(dataDir, { recursive: true, force: true })
+      if (!env[`${P}_DATABASE_PATH`]) rmSync(dataDir, { recursive: true, force: true })
     },
   }
-  onStop(`hold ${port}`, () => h.stop())
+  onStop(`${role} ${port}`, () => h.stop())
   return h
 }
 

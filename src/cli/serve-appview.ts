@@ -1,0 +1,26 @@
+import { createAppviewContext } from '../appview/context.ts'
+import { startAppview } from '../appview/server.ts'
+import { createLogger } from '../log.ts'
+import { loadAppviewConfig } from './load-config.ts'
+
+export async function serveAppview(configFile: string | undefined): Promise<number> {
+  const config = loadAppviewConfig(configFile)
+  const log = createLogger('appview')
+  const ctx = await createAppviewContext(config, { log })
+  const running = startAppview(ctx)
+  log.info('appview ready', {
+    url: config.server.base_url,
+    listen: `${config.server.hostname}:${running.port}`,
+    registry: config.registry_domains[0],
+    default_hold: config.default_hold_did,
+  })
+  console.log(`registry: ${config.registry_domains[0]}\nappview URL: ${config.server.base_url}`)
+  const shutdown = async (sig: string) => {
+    log.info('stopping', { signal: sig })
+    await running.stop()
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  return -1
+}
