@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite'
 import type { IdentityResolver } from '../../atproto/identity.ts'
 import type { Logger } from '../../log.ts'
-import { parseScope } from '../../oci/reference.ts'
+import { isValidRepositoryName, parseScope } from '../../oci/reference.ts'
 import { Lru } from '../../util/lru.ts'
 import { LoginError, type PdsSession, type PdsSessions } from './pds-sessions.ts'
 import type { Access, RegistryTokens } from './registry-token.ts'
@@ -97,6 +97,7 @@ export class TokenService {
         if (r.name === 'catalog') granted.push({ type: 'registry', name: 'catalog', actions: ['*'] })
         continue
       }
+      if (!isValidRepositoryName(r.name)) continue
       const actions = new Set<string>()
       const owner = did ? await this.ownerOf(r.name) : null
       for (const a of r.actions) {
