@@ -1,7 +1,7 @@
 import { Database } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createGuardedFetch, createIdentityResolver, type IdentityResolver } from '../atproto/identity.ts'
+import { createGuardedFetch, createIdentityResolver, sqliteDidStore, type IdentityResolver } from '../atproto/identity.ts'
 import type { AppviewConfig } from '../config/appview.ts'
 import { loadOrCreateSecret } from '../hold/identity.ts'
 import { createLogger, type Logger } from '../log.ts'
@@ -57,6 +57,7 @@ export async function createAppviewContext(config: AppviewConfig, opts: { log?: 
     cacheTtlMs: config.identity.cache_ttl * 1000,
     allowLoopback: config.identity.allow_loopback,
     handleResolverUrl: config.identity.handle_resolver_url,
+    store: sqliteDidStore(db),
   })
   const tokens = await RegistryTokens.load(config.auth.key_path, config.server.base_url, config.auth.service_name)
   const sessions = new PdsSessions(db, loadOrCreateSecret(join(dataDir, 'session.key')), { ttlSeconds: config.auth.session_ttl, fetch: guarded })

@@ -72,6 +72,8 @@ export type IdentityResolverOptions = {
   /** Injected for tests: the fetch used underneath the guards, and the clock (ms). */
   fetch?: typeof globalThis.fetch
   now?: () => number
+  /** Persistent second level for DID documents (bounded by maxStaleMs like the memory level). */
+  store?: DidDocumentStore
   /** Check the addresses DNS returns for did:web / handle hosts (when `allowLoopback` is false). Default true. */
   checkDns?: boolean
 }
@@ -119,7 +121,7 @@ export function createIdentityResolver(opts: IdentityResolverOptions): IdentityR
     checkDns: opts.checkDns ?? true,
   })
 
-  const cache = new BoundedDidCache(maxEntries, freshMs, maxStaleMs, now)
+  const cache = new BoundedDidCache(maxEntries, freshMs, maxStaleMs, now, opts.store)
   const idResolver = new IdResolver({
     plcUrl: opts.plcUrl,
     timeout,
@@ -307,14 +309,22 @@ class BoundedDidCache implements DidCache {
     private readonly staleMs: number,
     private readonly maxMs: number,
     private readonly now: () => number,
+    private readonly store?: DidDocumentStore,
   ) {
     this.entries = new BoundedMap(max)
   }
   async cacheDid(did: string, doc: DidDocument): Promise<void> {
-    this.entries.set(did, { doc, updatedAt: this.now() })
+    const updatedAt = this.now()
+    this.entries.set(did, { doc, updatedAt })
+    this.store?.save(did, doc, updatedAt)
   }
   async checkCache(did: string): Promise<CacheResult | null> {
-    const e = this.entries.get(did)
+    let e = this.entries.get(did)
+    if (!e && this.store) {
+      // Second level: documents resolved before a restart are used (and refreshed) like memory entries.
+      const stored = this.store.load(did)
+      if (stored) this.entries.set(did, (e = stored))
+    }
     if (!e) return null
     const age = this.now() - e.updatedAt
     const expired = age > this.maxMs
@@ -331,9 +341,33 @@ class BoundedDidCache implements DidCache {
   }
   async clearEntry(did: string): Promise<void> {
     this.entries.delete(did)
+    this.store?.delete(did)
   }
   async clear(): Promise<void> {
     this.entries.clear()
+  }
+}
+
+/** A persistent second level for resolved DID documents (the AppView keeps one in SQLite). */
+export interface DidDocumentStore {
+  load(did: string): { doc: DidDocument; updatedAt: number } | null
+  save(did: string, doc: DidDocument, updatedAt: number): void
+  delete(did: string): void
+}
+
+/** DID documents in a bun:sqlite table, so restarts do not send every user's first request to the PLC. */
+export function sqliteDidStore(db: import('bun:sqlite').Database): DidDocumentStore {
+  db.run('CREATE TABLE IF NOT EXISTS did_doc (did TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at INTEGER NOT NULL)')
+  const qLoad = db.query<{ doc: string; updated_at: number }, [string]>('SELECT doc, updated_at FROM did_doc WHERE did = ?')
+  const qSave = db.query('INSERT INTO did_doc (did, doc, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(did) DO UPDATE SET doc = ?2, updated_at = ?3')
+  const qDel = db.query('DELETE FROM did_doc WHERE did = ?')
+  return {
+    load(did) {
+      const r = qLoad.get(did)
+      return r ? { doc: JSON.parse(r.doc) as DidDocument, updatedAt: r.updated_at } : null
+    },
+    save: (did, doc, updatedAt) => void qSave.run(did, JSON.stringify(doc), updatedAt),
+    delete: (did) => void qDel.run(did),
   }
 }
 
