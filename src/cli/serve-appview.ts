@@ -1,6 +1,7 @@
 import { createAppviewContext } from '../appview/context.ts'
 import { startAppview } from '../appview/server.ts'
 import { createLogger } from '../log.ts'
+import { runUntilSignal } from './run-until-signal.ts'
 import { loadAppviewConfig } from './load-config.ts'
 
 export async function serveAppview(configFile: string | undefined): Promise<number> {
@@ -15,12 +16,5 @@ export async function serveAppview(configFile: string | undefined): Promise<numb
     default_hold: config.default_hold_did,
   })
   console.log(`registry: ${config.registry_domains[0]}\nappview URL: ${config.server.base_url}`)
-  const shutdown = async (sig: string) => {
-    log.info('stopping', { signal: sig })
-    await running.stop()
-    process.exit(0)
-  }
-  process.once('SIGINT', () => void shutdown('SIGINT'))
-  process.once('SIGTERM', () => void shutdown('SIGTERM'))
-  return -1
+  return runUntilSignal(() => running.stop(), log)
 }

@@ -1,6 +1,7 @@
 import { createHoldContext } from '../hold/context.ts'
 import { startHold } from '../hold/server.ts'
 import { createLogger } from '../log.ts'
+import { runUntilSignal } from './run-until-signal.ts'
 import { loadHoldConfig } from './load-config.ts'
 
 export async function serveHold(configFile: string | undefined): Promise<number> {
@@ -17,12 +18,5 @@ export async function serveHold(configFile: string | undefined): Promise<number>
     public: config.server.public,
   })
   console.log(`hold DID: ${ctx.identity.did}\nhold URL: ${config.server.public_url}`)
-  const shutdown = async (sig: string) => {
-    log.info('stopping', { signal: sig })
-    await running.stop()
-    process.exit(0)
-  }
-  process.once('SIGINT', () => void shutdown('SIGINT'))
-  process.once('SIGTERM', () => void shutdown('SIGTERM'))
-  return -1
+  return runUntilSignal(() => running.stop(), log)
 }

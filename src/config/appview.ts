@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { did, duration, httpUrl, size } from './fields.ts'
+import { did, duration, httpUrl, listenAddr, size, splitAddr } from './fields.ts'
 
 /**
  * The AppView's configuration schema (registry API + token auth). Same rules as the hold's: strict objects,
@@ -9,9 +9,7 @@ export const appviewConfigSchema = z
   .strictObject({
     server: z
       .strictObject({
-        addr: z
-          .string()
-          .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be host:port or :port')
+        addr: listenAddr
           .default(':5000')
           .describe('Listen address, host:port (":5000" listens on all interfaces).'),
         base_url: httpUrl
@@ -80,9 +78,7 @@ export type AppviewConfig = Parsed & {
 }
 
 export function finishAppviewConfig(c: Parsed): AppviewConfig {
-  const [, host = '', portStr] = /^(.*):(\d+)$/.exec(c.server.addr) ?? []
-  const port = Number(portStr)
-  const hostname = host.replace(/^\[|\]$/g, '') || '0.0.0.0'
+  const { hostname, port } = splitAddr(c.server.addr)
   const base_url = c.server.base_url ?? `http://localhost:${port}`
   const baseHost = new URL(base_url).host
   return {

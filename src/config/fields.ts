@@ -9,19 +9,24 @@ export const httpUrl = z
   .url()
   .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''))
-export const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseSize(v)
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message })
-    return z.NEVER
-  }
-})
-export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v)
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message })
-    return z.NEVER
-  }
-})
+/** A human-unit field (`5GB`, `15m`): a string or number in the file, a number after parsing. */
+const parsedBy = (parse: (v: string | number) => number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      return parse(v)
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message })
+      return z.NEVER
+    }
+  })
+export const size = parsedBy(parseSize)
+export const duration = parsedBy(parseDuration)
+
+/** `host:port` or `:port`. */
+export const listenAddr = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be host:port or :port')
+
+/** Splits a listen address; an empty host means all interfaces. */
+export function splitAddr(addr: string): { hostname: string; port: number } {
+  const [, host = '', port] = /^(.*):(\d+)$/.exec(addr) ?? []
+  return { hostname: host.replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(port) }
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { did, duration, httpUrl, size } from './fields.ts'
+import { did, duration, httpUrl, listenAddr, size, splitAddr } from './fields.ts'
 
 /**
  * The hold's configuration schema: the single source for validation, defaults, `atcr config init` comments
@@ -16,9 +16,7 @@ const tier = z
 export const holdConfigSchema = z.strictObject({
   server: z
     .strictObject({
-      addr: z
-        .string()
-        .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be host:port or :port')
+      addr: listenAddr
         .default(':8080')
         .describe('Listen address, host:port (":8080" listens on all interfaces).'),
       public_url: httpUrl
@@ -113,9 +111,7 @@ export type HoldConfig = Parsed & {
 
 /** Fills in values derived from other keys (public_url from addr, driver from bucket, root_dir from path). */
 export function finishHoldConfig(c: Parsed): HoldConfig {
-  const [, host = '', portStr] = /^(.*):(\d+)$/.exec(c.server.addr) ?? []
-  const port = Number(portStr)
-  const hostname = host.replace(/^\[|\]$/g, '') || '0.0.0.0'
+  const { hostname, port } = splitAddr(c.server.addr)
   return {
     ...c,
     server: { ...c.server, port, hostname, public_url: c.server.public_url ?? `http://localhost:${port}` },
