@@ -33,6 +33,8 @@ export interface AppviewContext {
   index: RegistryIndex
   /** Repository identity (handle or DID) -> owner DID and PDS; failures are remembered briefly. */
   owners: Lru<string, { did: string; pdsUrl: string } | null>
+  /** (session, manifest digest) pairs whose pull was reported to the hold in the last minute. */
+  recentPulls: Lru<string, true>
   /** User DID -> hold for pushes (sailor profile defaultHold or the configured default). */
   pushHolds: Lru<string, string | null>
   close(): void
@@ -101,6 +103,7 @@ export async function createAppviewContext(config: AppviewConfig, opts: { log?: 
     uploads,
     index: new RegistryIndex(db),
     pushHolds: new Lru({ maxEntries: 50_000, ttlMs: 60_000 }),
+    recentPulls: new Lru({ maxEntries: 50_000, ttlMs: 60_000 }),
     owners: new Lru({ maxEntries: 50_000, ttlMs: Math.min(config.identity.cache_ttl * 1000, 5 * 60_000) }),
     close: () => db.close(),
   }

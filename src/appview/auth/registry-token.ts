@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { P256Keypair, verifySignature } from '@atproto/crypto'
+import { Lru } from '../../util/lru.ts'
 
 /** One grant of the docker token spec: `repository:alice.test/app:pull,push`. */
 export interface Access {
@@ -32,6 +33,12 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
  * restarts and several AppView instances sharing the key accept each other's tokens.
  */
 export class RegistryTokens {
+  /**
+   * Verified tokens by their exact string: a docker push or pull presents the same token on every request, and
+   * a P-256 verification costs far more than the rest of a cached manifest HEAD. Expiry is still checked per use.
+   */
+  private readonly verified = new Lru<string, RegistryClaims>({ maxEntries: 10_000, ttlMs: 10 * 60_000 })
+
   private constructor(
     private readonly key: P256Keypair,
     readonly issuer: string,
@@ -76,6 +83,17 @@ export class RegistryTokens {
 
   /** Verifies signature, issuer, audience and time; throws TokenError with a reason clients may see. */
   async verify(token: string, now = Date.now()): Promise<RegistryClaims> {
+    const hit = this.verified.get(token)
+    if (hit) {
+      if (hit.exp <= Math.floor(now / 1000)) throw new TokenError('token expired')
+      return hit
+    }
+    const claims = await this.verifyUncached(token, now)
+    this.verified.set(token, claims)
+    return claims
+  }
+
+  private async verifyUncached(token: string, now: number): Promise<RegistryClaims> {
     if (token.length > 8192) throw new TokenError('token too long')
     const parts = token.split('.')
     if (parts.length !== 3) throw new TokenError('malformed token')

@@ -38,8 +38,14 @@ export async function getManifest(r: RepoRequest, ref: string): Promise<Response
   return new Response(bytes, { status: 200, headers })
 }
 
-/** Pull statistics on the hold; best effort, never delays or fails the pull. */
+/**
+ * Pull statistics on the hold; best effort, never delays or fails the pull. One pull per client session and
+ * manifest per minute: clients fetch the same manifest several times in one pull (HEAD, GET, per platform).
+ */
 function notifyPull(r: RepoRequest, rec: ManifestRecord): void {
+  const key = `${r.claims?.sid}\0${rec.digest}`
+  if (r.ctx.recentPulls.get(key)) return
+  r.ctx.recentPulls.set(key, true)
   void (async () => {
     const token = await r.ctx.serviceTokens.get(r.claims?.sid, rec.holdDid!, 'io.atcr.hold.notifyManifest')
     if (!token) return

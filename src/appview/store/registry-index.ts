@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import { Lru } from '../../util/lru.ts'
 
 /**
  * What this AppView has seen of the network: which hold holds a repository's blobs (from manifest records'
@@ -6,6 +7,9 @@ import type { Database } from 'bun:sqlite'
  * PDSes stay the source of truth.
  */
 export class RegistryIndex {
+  /** What was written recently, so repeated pulls of the same manifest do not write SQLite each time. */
+  private readonly noted = new Lru<string, true>({ maxEntries: 50_000, ttlMs: 10 * 60_000 })
+
   constructor(private readonly db: Database) {
     db.run(`CREATE TABLE IF NOT EXISTS blob_location (
       did TEXT NOT NULL, repository TEXT NOT NULL, digest TEXT NOT NULL, hold_did TEXT NOT NULL, seen_at INTEGER NOT NULL,
@@ -16,6 +20,9 @@ export class RegistryIndex {
 
   /** Records where a manifest's blobs live (on push and on pull). */
   noteManifest(did: string, name: string, repository: string, holdDid: string | undefined, blobDigests: string[]): void {
+    const key = `${name}\0${holdDid}\0${blobDigests.join(',')}`
+    if (this.noted.get(key)) return
+    this.noted.set(key, true)
     const now = Date.now()
     this.db.transaction(() => {
       this.db
@@ -46,10 +53,12 @@ export class RegistryIndex {
   }
 
   forgetBlob(did: string, repository: string, digest: string): void {
+    this.noted.deleteWhere((k) => k.includes(digest))
     this.db.query('DELETE FROM blob_location WHERE did = ? AND repository = ? AND digest = ?').run(did, repository, digest)
   }
 
   forgetRepository(name: string): void {
+    this.noted.deleteWhere((k) => k.startsWith(`${name}\0`))
     this.db.query('DELETE FROM repository WHERE name = ?').run(name)
   }
 }
