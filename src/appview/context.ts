@@ -87,6 +87,7 @@ export async function createAppviewContext(config: AppviewConfig, opts: { log?: 
     maxPerUser: config.uploads.max_per_user,
     maxBlobSize: config.uploads.max_blob_size,
     log,
+    fetch: guarded,
   })
   return {
     config,

@@ -54,7 +54,16 @@ export class RegistryUploads {
     private readonly db: Database,
     private readonly holds: HoldClient,
     private readonly token: HoldToken,
-    private readonly opts: { spoolDir: string; partSize: number; ttlSeconds: number; maxPerUser: number; maxBlobSize: number; log: Logger },
+    private readonly opts: {
+      spoolDir: string
+      partSize: number
+      ttlSeconds: number
+      maxPerUser: number
+      maxBlobSize: number
+      log: Logger
+      /** For part URLs handed out by holds (user-chosen services): the SSRF-guarded fetch. */
+      fetch?: typeof fetch
+    },
   ) {
     mkdirSync(opts.spoolDir, { recursive: true, mode: 0o700 })
     db.run(`CREATE TABLE IF NOT EXISTS registry_upload (
@@ -131,7 +140,7 @@ export class RegistryUploads {
     }
     const partNumber = s.parts.length + 1
     const target = await this.holds.partUploadUrl(s.holdDid, await this.holdToken(s, 'io.atcr.hold.getPartUploadUrl'), s.holdUploadId, partNumber)
-    const res = await fetch(target.url, { method: target.method || 'PUT', headers: target.headers, body })
+    const res = await (this.opts.fetch ?? fetch)(target.url, { method: target.method || 'PUT', headers: target.headers, body })
     if (!res.ok) {
       throw new Error(`part ${partNumber} upload to hold storage failed: ${res.status} ${(await res.text()).slice(0, 200)}`)
     }
