@@ -12,7 +12,7 @@ if ! command -v bun >/dev/null 2>&1; then
 fi
 
 if [ "${1:-}" = "--test" ]; then
-  pkgs=(ceph-mon ceph-osd radosgw ceph-common docker.io curl ca-certificates)
+  pkgs=(ceph-mon ceph-osd radosgw ceph-common docker.io curl ca-certificates skopeo buildah podman)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -444,3 +444,22 @@ export interface ScanResultMessage {
   sbom?: unknown
   vulnReport?: unknown
 }
+
+// ---------------------------------------------------------------------------------------------
+// Record keys atcr writes (the AppView writes them; a hold names a pushed manifest by them)
+
+/**
+ * Record keys are derived from the repository, so a digest or tag resolves with one getRecord and the same
+ * manifest pushed to two repositories makes two records: `/` in the repository becomes `~`, and `:` separates
+ * the tag or the digest's hex. Neither `~` nor `:` can occur in a repository name or tag, so both mappings are
+ * one-to-one (and the results are valid record keys).
+ */
+const repoKey = (repository: string) => repository.replaceAll('/', '~')
+
+export function manifestRkey(repository: string, digest: string): string {
+  return `${repoKey(repository)}:${digest.slice(digest.indexOf(':') + 1)}`
+}
+
+export function tagRkey(repository: string, tag: string): string {
+  return `${repoKey(repository)}:${tag}`
+}

@@ -2,7 +2,7 @@
  * Test images without a registry or network: writes an OCI image layout (index.json, oci-layout, blobs/sha256)
  * that skopeo, buildah and podman read as `oci:DIR:TAG`. Layers are real gzip'd tars of generated files.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const sha = (b: Uint8Array) => new Bun.CryptoHasher('sha256').update(b).digest('hex')
@@ -87,4 +87,62 @@ export function makeImage(dir: string, opts: { tag?: string; layers?: number; la
     }),
   )
   return { dir, tag, manifestDigest: man.digest, layerDigests: layers.map((l) => l.digest), totalBytes: layers.reduce((a, l) => a + l.size, 0) + cfg.size }
+}
+
+export interface BuiltIndex {
+  dir: string
+  tag: string
+  /** Digest of the image index the tag points at. */
+  indexDigest: string
+  /** The index's exact bytes (what a registry must return for it). */
+  indexBytes: Uint8Array
+  /** One entry per platform, in the index's order. */
+  images: (Omit<BuiltImage, 'dir' | 'tag'> & { arch: string; variant?: string; size: number })[]
+}
+
+/**
+ * A multi-platform image layout: one image per platform (as makeImage builds them, blobs side by side in `dir`)
+ * and an OCI image index over them, which `index.json` names as `tag`. Read it with `skopeo copy --all oci:DIR:TAG`.
+ */
+export function makeIndex(
+  dir: string,
+  opts: { tag?: string; platforms?: { arch: string; variant?: string }[]; layers?: number; layerBytes?: number } = {},
+): BuiltIndex {
+  const tag = opts.tag ?? 'latest'
+  const platforms = opts.platforms ?? [{ arch: 'amd64' }, { arch: 'arm64', variant: 'v8' }]
+  const images: BuiltIndex['images'] = []
+  for (const p of platforms) {
+    const img = makeImage(dir, { tag, layers: opts.layers, layerBytes: opts.layerBytes, arch: p.arch })
+    const size = statSync(join(dir, 'blobs', 'sha256', img.manifestDigest.slice(7))).size
+    images.push({ manifestDigest: img.manifestDigest, layerDigests: img.layerDigests, totalBytes: img.totalBytes, arch: p.arch, variant: p.variant, size })
+  }
+  const indexBytes = new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: images.map((i) => ({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: i.manifestDigest,
+        size: i.size,
+        platform: { architecture: i.arch, os: 'linux', ...(i.variant ? { variant: i.variant } : {}) },
+      })),
+    }),
+  )
+  const d = sha(indexBytes)
+  writeFileSync(join(dir, 'blobs', 'sha256', d), indexBytes)
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          digest: `sha256:${d}`,
+          size: indexBytes.length,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    }),
+  )
+  return { dir, tag, indexDigest: `sha256:${d}`, indexBytes, images }
 }

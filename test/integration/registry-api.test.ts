@@ -247,13 +247,13 @@ describe('manifests', () => {
     expect(new Uint8Array(await get.arrayBuffer())).toEqual(img.manifest)
     const byDigest = await api(`/v2/${name(alice, 'web')}/manifests/${img.digest}`, { method: 'HEAD', token: img.token })
     expect(byDigest.headers.get('content-length')).toBe(String(img.manifest.length))
-    // Records as the original writes them: rkey = digest hex for the manifest, repository+tag for the tag.
-    const rec = await pdsRecord(alice, 'io.atcr.manifest', img.digest.slice(7))
+    // Records keyed by repository + digest hex (manifest) and repository + tag (tag).
+    const rec = await pdsRecord(alice, 'io.atcr.manifest', `web:${img.digest.slice(7)}`)
     expect(rec).toMatchObject({ $type: 'io.atcr.manifest', repository: 'web', digest: img.digest, mediaType: OCI_MANIFEST, schemaVersion: 2, holdDid: s.hold.did })
     expect(rec.layers[0].digest).toBe(img.layerDigest)
     expect(rec.manifestBlob.ref.$link).toBeString()
     const tag = await pdsRecord(alice, 'io.atcr.tag', 'web:1.0')
-    expect(tag).toMatchObject({ repository: 'web', tag: '1.0', manifest: `at://${alice.did}/io.atcr.manifest/${img.digest.slice(7)}` })
+    expect(tag).toMatchObject({ repository: 'web', tag: '1.0', manifest: `at://${alice.did}/io.atcr.manifest/web:${img.digest.slice(7)}` })
     // Anonymous pulls work on a public hold; the hold recorded layers for the quota.
     const anon = await registryToken(s, null, `repository:${name(alice, 'web')}:pull`)
     expect((await api(`/v2/${name(alice, 'web')}/manifests/1.0`, { token: anon })).status).toBe(200)
@@ -306,7 +306,7 @@ describe('manifests', () => {
     expect(await errCode(bad)).toBe('MANIFEST_BLOB_UNKNOWN')
     const ok = await api(`/v2/${name(alice, 'multi')}/manifests/latest`, { method: 'PUT', token: a.token, body: index([a.digest]), headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } })
     expect(ok.status).toBe(201)
-    const rec = await pdsRecord(alice, 'io.atcr.manifest', sha256(index([a.digest])).slice(7))
+    const rec = await pdsRecord(alice, 'io.atcr.manifest', `multi:${sha256(index([a.digest])).slice(7)}`)
     expect(rec.manifests[0]).toMatchObject({ digest: a.digest, platform: { architecture: 'amd64', os: 'linux' } })
   })
 
@@ -330,7 +330,8 @@ describe('manifests', () => {
     expect((await api(`/v2/${n}/manifests/d`, { method: 'HEAD', token: img.token })).status).toBe(404)
     expect((await api(`/v2/${n}/manifests/${img.digest}`, { method: 'DELETE', token: img.token })).status).toBe(202)
     expect((await api(`/v2/${n}/manifests/a`, { method: 'HEAD', token: img.token })).status).toBe(404)
-    expect(((await (await api(`/v2/${n}/tags/list`, { token: img.token })).json()) as any).tags).toEqual([])
+    // Nothing left in the repository: it is unknown now.
+    expect(await errCode(await api(`/v2/${n}/tags/list`, { token: img.token }))).toBe('NAME_UNKNOWN')
   })
 
   test('referrers: OCI-Subject on PUT, listing with artifactType filter', async () => {
@@ -434,6 +435,6 @@ describe('private hold and quotas', () => {
     expect(JSON.stringify(await big.res.json())).toContain('quota')
     const head = await fetch(`${priv.appview.url}/v2/${cn}/manifests/v1`, { method: 'HEAD', headers: { authorization: `Bearer ${ct}` } })
     expect(head.headers.get('docker-content-digest')).toBe(small.digest)
-    expect(await pdsRecord(carol, 'io.atcr.manifest', big.digest.slice(7))).toBeNull()
+    expect(await pdsRecord(carol, 'io.atcr.manifest', `app:${big.digest.slice(7)}`)).toBeNull()
   }, 120_000)
 })

@@ -158,7 +158,7 @@ export async function putManifest(r: RepoRequest, ref: string): Promise<Response
       })
     } catch (err) {
       // Refused (quota): take back a record this push created, so nothing points at the refused manifest.
-      if (!existed) await r.ctx.manifests.deleteManifest(agent, did, m.digest).catch(() => {})
+      if (!existed) await r.ctx.manifests.deleteManifest(agent, did, r.name.repository, m.digest).catch(() => {})
       throw err
     }
   }
@@ -189,10 +189,10 @@ export async function deleteManifest(r: RepoRequest, ref: string): Promise<Respo
   const rec = await findManifest(r, ref)
   for await (const t of r.ctx.manifests.listRecords<{ repository: string; tag: string; manifestDigest?: string; manifest?: string }>(pdsUrl, did, 'io.atcr.tag')) {
     const v = t.value
-    if (v.repository === r.name.repository && (v.manifestDigest === rec.digest || v.manifest?.endsWith(`/${rec.digest.slice(7)}`))) {
+    if (v.repository === r.name.repository && (v.manifestDigest === rec.digest || v.manifest?.endsWith(`:${rec.digest.slice(7)}`))) {
       await r.ctx.manifests.deleteTag(agent, did, r.name.repository, v.tag)
     }
   }
-  await r.ctx.manifests.deleteManifest(agent, did, rec.digest)
+  await r.ctx.manifests.deleteManifest(agent, did, r.name.repository, rec.digest)
   return new Response(null, { status: 202 })
 }

@@ -1,23 +1,13 @@
 import type { AtpAgent } from '@atproto/api'
 import type { ManifestRecord, SailorProfileRecord, TagRecord } from '../../atproto/records.ts'
+import { manifestRkey, tagRkey } from '../../atproto/records.ts'
 import { Lru } from '../../util/lru.ts'
 
 export const MANIFEST = 'io.atcr.manifest'
 export const TAG = 'io.atcr.tag'
 export const PROFILE = 'io.atcr.sailor.profile'
 
-/** Record key of a manifest: the digest's hex, so a digest resolves with one getRecord. */
-export function manifestRkey(digest: string): string {
-  return digest.slice(digest.indexOf(':') + 1)
-}
 
-/**
- * Record key of a tag, derived from repository and tag so re-tagging overwrites: `/` becomes `~` and `:`
- * separates the tag. Neither character can occur in a repository name or tag, so the mapping is one-to-one.
- */
-export function tagRkey(repository: string, tag: string): string {
-  return `${repository.replaceAll('/', '~')}:${tag}`
-}
 
 export class PdsError extends Error {
   constructor(
@@ -112,14 +102,14 @@ export class ManifestStore {
 
   /** The manifest record for a digest in a repository, or null (also null when it belongs to another repository). */
   async getManifestRecord(pdsUrl: string, did: string, repository: string, digest: string): Promise<ManifestRecord | null> {
-    const key = `${did}\0${digest}`
+    const key = `${did}\0${repository}\0${digest}`
     let rec = this.recordCache.get(key)
     if (rec === undefined) {
-      rec = await this.getManifestRecordByRkey(pdsUrl, did, manifestRkey(digest))
-      if (rec && rec.digest !== digest) rec = null
+      rec = await this.getManifestRecordByRkey(pdsUrl, did, manifestRkey(repository, digest))
+      if (rec && (rec.digest !== digest || rec.repository !== repository)) rec = null
       this.recordCache.set(key, rec, rec ? undefined : 5_000)
     }
-    return rec && rec.repository === repository ? rec : null
+    return rec
   }
 
   /** Exact manifest bytes from the PDS blob, verified against the digest before anyone sees them. */
@@ -145,7 +135,7 @@ export class ManifestStore {
   /** Uploads the raw manifest as a PDS blob, then writes the manifest record. Returns the record's URI. */
   async putManifest(agent: AtpAgent, did: string, record: Omit<ManifestRecord, 'manifestBlob'>, bytes: Uint8Array): Promise<string> {
     const blob = await agent.com.atproto.repo.uploadBlob(bytes, { encoding: record.mediaType })
-    const rkey = manifestRkey(record.digest)
+    const rkey = manifestRkey(record.repository, record.digest)
     const res = await agent.com.atproto.repo.putRecord({
       repo: did,
       collection: MANIFEST,
@@ -153,7 +143,7 @@ export class ManifestStore {
       record: { $type: MANIFEST, ...record, manifestBlob: blob.data.blob } as never,
       validate: false,
     })
-    this.recordCache.delete(`${did}\0${record.digest}`)
+    this.recordCache.delete(`${did}\0${record.repository}\0${record.digest}`)
     this.bytesCache.set(record.digest, bytes)
     return res.data.uri
   }
@@ -175,9 +165,9 @@ export class ManifestStore {
     this.tagCache.delete(`${did}\0${repository}\0${tag}`)
   }
 
-  async deleteManifest(agent: AtpAgent, did: string, digest: string): Promise<void> {
-    await agent.com.atproto.repo.deleteRecord({ repo: did, collection: MANIFEST, rkey: manifestRkey(digest) })
-    this.recordCache.delete(`${did}\0${digest}`)
+  async deleteManifest(agent: AtpAgent, did: string, repository: string, digest: string): Promise<void> {
+    await agent.com.atproto.repo.deleteRecord({ repo: did, collection: MANIFEST, rkey: manifestRkey(repository, digest) })
+    this.recordCache.delete(`${did}\0${repository}\0${digest}`)
     this.tagCache.deleteWhere((k) => k.startsWith(`${did}\0`))
   }
 

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { TID } from '@atproto/common-web'
 import { base32 } from 'multiformats/bases/base32'
 import { forbidden, invalidRequest, XrpcError } from '../../../../../atproto/xrpc-error.ts'
+import { manifestRkey } from '../../../../../atproto/records.ts'
 import { formatSize } from '../../../../../config/units.ts'
 import type { HoldContext } from '../../../../context.ts'
 import { LAYER } from '../../../../quota.ts'
@@ -66,7 +67,7 @@ export default defineMethod({
 
     if (caller !== input.userDid) throw new XrpcError(403, 'UserMismatch', 'userDid must be the authenticated user')
     if (!ctx.crew.canWrite(caller)) throw forbidden('blob:write permission required on this hold')
-    const manifestUri = `at://${input.userDid}/io.atcr.manifest/${input.manifestDigest.slice('sha256:'.length)}`
+    const manifestUri = `at://${input.userDid}/io.atcr.manifest/${manifestRkey(input.repository, input.manifestDigest)}`
     const blobs = [...(input.manifest.config ? [input.manifest.config] : []), ...(input.manifest.layers ?? [])]
 
     if (ctx.quota.enforced() && !ctx.crew.isCaptain(caller)) {
