@@ -20,16 +20,19 @@ export async function stopAll(): Promise<void> {
   }
 }
 
+/** Whether a process with this PID exists (signal 0 probes without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Sends SIGTERM to a PID, waits up to `graceMs`, then SIGKILL. Missing processes are fine. */
 export async function killPid(pid: number, graceMs = 5000): Promise<void> {
-  const alive = () => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
+  const alive = () => isAlive(pid)
   if (!alive()) return
   try {
     process.kill(pid, 'SIGTERM')

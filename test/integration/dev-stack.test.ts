@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { makeImage } from '../harness/oci-layout.ts'
-import { freePort, killPid, onStop } from '../harness/procs.ts'
+import { freePort, isAlive, killPid, onStop } from '../harness/procs.ts'
 
 const ROOT = resolve(import.meta.dir, '..', '..')
 
@@ -24,14 +24,7 @@ type StackJson = {
   pids: { pds: number; hold: number; appview: number }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
+const alive = isAlive
 
 function distinctPorts(n: number): number[] {
   const ports = new Set<number>()
