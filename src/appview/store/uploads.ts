@@ -46,8 +46,27 @@ const PLACEHOLDER_DIGEST = `sha256:${'0'.repeat(64)}`
  * repository, expires, and is capped per user; the running hash lives in memory, so a restart invalidates
  * unfinished uploads (clients restart them).
  */
+/**
+ * Part-sized buffers reused across uploads, so a push of many layers does not leave a trail of 8 MiB garbage
+ * buffers for the GC (RSS stays near the working set). At most `keep` idle buffers are kept.
+ */
+class BufferPool {
+  private readonly free: Uint8Array[] = []
+  constructor(
+    private readonly size: number,
+    private readonly keep: number,
+  ) {}
+  take(): Uint8Array {
+    return this.free.pop() ?? new Uint8Array(this.size)
+  }
+  give(b: Uint8Array): void {
+    if (this.free.length < this.keep && !this.free.includes(b)) this.free.push(b)
+  }
+}
+
 export class RegistryUploads {
   private readonly hashers = new Map<string, Bun.CryptoHasher>()
+  private readonly pool: BufferPool
   private readonly busy = new Set<string>()
 
   constructor(
@@ -65,6 +84,7 @@ export class RegistryUploads {
       fetch?: typeof fetch
     },
   ) {
+    this.pool = new BufferPool(opts.partSize, 4)
     mkdirSync(opts.spoolDir, { recursive: true, mode: 0o700 })
     db.run(`CREATE TABLE IF NOT EXISTS registry_upload (
       uuid TEXT PRIMARY KEY, did TEXT NOT NULL, repository TEXT NOT NULL, hold_did TEXT NOT NULL, sid TEXT NOT NULL,
@@ -157,32 +177,46 @@ export class RegistryUploads {
     if (start !== undefined && start !== s.offset) throw new UploadError('RANGE_INVALID', `upload is at offset ${s.offset}, not ${start}`)
     this.busy.add(s.uuid)
     const hasher = this.hashers.get(s.uuid)!
+    const partSize = this.opts.partSize
+    let buf = this.pool.take()
+    let filled = 0
+    // One part may be uploading to the hold while the next fills from the client: reading never waits for
+    // the hold except when a second full part is ready before the first has gone.
+    let inflight: Promise<void> | null = null
+    const sendFull = async () => {
+      if (inflight) await inflight
+      const full = buf
+      inflight = this.flushPart(s, full).finally(() => this.pool.give(full))
+      inflight.catch(() => {}) // observed by the next await; never an unhandled rejection
+      buf = this.pool.take()
+      filled = 0
+    }
+    const copyIn = async (chunk: Uint8Array) => {
+      for (let off = 0; off < chunk.byteLength; ) {
+        const n = Math.min(chunk.byteLength - off, partSize - filled)
+        buf.set(chunk.subarray(off, off + n), filled)
+        filled += n
+        off += n
+        if (filled === partSize) await sendFull()
+      }
+    }
     try {
       const spooled = await readFile(this.spoolPath(s.uuid)).catch(() => null)
-      const pending: Uint8Array[] = spooled ? [new Uint8Array(spooled)] : []
-      let pendingBytes = spooled?.byteLength ?? 0
-      const flush = async () => {
-        const whole = Buffer.concat(pending, pendingBytes)
-        const part = whole.subarray(0, this.opts.partSize)
-        const rest = whole.subarray(this.opts.partSize)
-        await this.flushPart(s, part)
-        pending.length = 0
-        if (rest.byteLength) pending.push(rest)
-        pendingBytes = rest.byteLength
-      }
+      if (spooled) await copyIn(spooled)
       if (body) {
         for await (const chunk of body) {
           if (s.offset + chunk.byteLength > this.opts.maxBlobSize) throw new UploadError('SIZE_INVALID', `blob exceeds ${this.opts.maxBlobSize} bytes`)
           hasher.update(chunk)
           s.offset += chunk.byteLength
-          pending.push(chunk)
-          pendingBytes += chunk.byteLength
-          while (pendingBytes >= this.opts.partSize) await flush()
+          await copyIn(chunk)
         }
       }
+      if (inflight) await inflight
+      const pendingBytes = filled
+      const pending = [buf.subarray(0, filled)]
       await rm(this.spoolPath(s.uuid), { force: true })
       if (finalDigest === undefined) {
-        if (pendingBytes) await appendFile(this.spoolPath(s.uuid), Buffer.concat(pending, pendingBytes), { mode: 0o600 })
+        if (pendingBytes) await appendFile(this.spoolPath(s.uuid), pending[0]!, { mode: 0o600 })
         this.save(s)
         return
       }
@@ -192,7 +226,7 @@ export class RegistryUploads {
         await this.discard(s)
         throw new UploadError('DIGEST_INVALID', `content digest ${actual} does not match ${finalDigest}`)
       }
-      if (pendingBytes || s.parts.length === 0) await this.flushPart(s, Buffer.concat(pending, pendingBytes), finalDigest)
+      if (pendingBytes || s.parts.length === 0) await this.flushPart(s, pending[0]!, finalDigest)
       await this.holds.completeUpload(s.holdDid, await this.holdToken(s, 'io.atcr.hold.completeUpload'), s.holdUploadId!, finalDigest, s.parts)
       this.forget(s.uuid)
     } catch (err) {
@@ -200,6 +234,8 @@ export class RegistryUploads {
       if (!(err instanceof UploadError && (err.code === 'RANGE_INVALID' || err.code === 'DIGEST_INVALID'))) await this.discard(s)
       throw err
     } finally {
+      await (inflight as Promise<void> | null)?.catch(() => {})
+      this.pool.give(buf)
       this.busy.delete(s.uuid)
     }
   }

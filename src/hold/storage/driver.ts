@@ -43,8 +43,11 @@ export interface StorageDriver {
    */
   putPart(key: string, uploadId: string, partNumber: number, body: ReadableStream<Uint8Array> | Uint8Array): Promise<string>
 
-  /** Assembles the listed parts (ascending part numbers) into the object at `key`. */
-  completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<void>
+  /**
+   * Assembles the listed parts (ascending part numbers) into the object at `key`. A driver that reads every byte
+   * while assembling (fs) returns the object's sha256, sparing the caller a second read to verify it.
+   */
+  completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<{ sha256?: string } | void>
 
   /** Discards an unfinished upload and every part stored for it. Aborting an unknown upload is not an error. */
   abortMultipart(key: string, uploadId: string): Promise<void>

@@ -137,18 +137,24 @@ export class FsDriver implements StorageDriver {
     checkPartNumber(partNumber)
     const dir = await this.openUpload(key, uploadId)
     const tmp = await this.writeTemp(body, new Bun.CryptoHasher('md5'), this.maxPartSize)
+    // The etag is part of the file name, so completion checks it by name instead of re-hashing the part.
+    const name = `${partNumber}-${tmp.md5}`
     try {
-      await rename(tmp.path, join(dir, String(partNumber)))
+      await rename(tmp.path, join(dir, name))
     } catch (err) {
       await rm(tmp.path, { force: true })
       // The upload was aborted or completed while this part was streaming in.
       if (hasCode(err, 'ENOENT')) throw new StorageError('NoSuchUpload', `no upload ${uploadId}`)
       throw err
     }
+    // A re-uploaded part replaces the earlier one.
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      if (f.startsWith(`${partNumber}-`) && f !== name) await rm(join(dir, f), { force: true })
+    }
     return `"${tmp.md5}"`
   }
 
-  async completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<void> {
+  async completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<{ sha256: string }> {
     const target = this.pathOf(key)
     const dir = await this.openUpload(key, uploadId)
     if (parts.length === 0) throw new StorageError('InvalidRequest', 'a completed upload needs at least one part')
@@ -160,28 +166,25 @@ export class FsDriver implements StorageDriver {
     }
     const files: { part: CompletedPart; path: string }[] = []
     for (const [i, part] of parts.entries()) {
-      const path = join(dir, String(part.partNumber))
-      const st = await statFile(path)
-      if (!st) throw new StorageError('InvalidPart', `part ${part.partNumber} of upload ${uploadId} was not stored`)
+      const path = join(dir, `${part.partNumber}-${normalizeEtag(part.etag)}`)
+      const st = /^[0-9a-f]{32}$/.test(normalizeEtag(part.etag)) ? await statFile(path) : null
+      if (!st) throw new StorageError('InvalidPart', `part ${part.partNumber} of upload ${uploadId} with etag ${part.etag} was not stored`)
       if (i < parts.length - 1 && st.size < this.minPartSize) {
         throw new StorageError('EntityTooSmall', `part ${part.partNumber} is ${st.size} bytes, below the minimum`)
       }
       files.push({ part, path })
     }
 
-    // One pass: each part is hashed while it is appended, and a mismatch discards the temp file, so the target
-    // key is never touched by a failed completion and the upload stays intact for a corrected retry.
+    // One pass assembles the object in a temp file and hashes it, so the caller need not read it back to verify
+    // its digest; a failure discards the temp file and leaves the upload intact for a corrected retry.
     const tmpPath = await this.tempPath()
     const fh = await open(tmpPath, 'wx', FILE_MODE)
+    const sha = new Bun.CryptoHasher('sha256')
     try {
-      for (const { part, path } of files) {
-        const md5 = new Bun.CryptoHasher('md5')
+      for (const { path } of files) {
         for await (const chunk of Bun.file(path).stream()) {
-          md5.update(chunk)
+          sha.update(chunk)
           await writeAll(fh, chunk)
-        }
-        if (normalizeEtag(part.etag) !== md5.digest('hex')) {
-          throw new StorageError('InvalidPart', `part ${part.partNumber}: etag ${part.etag} does not match`)
         }
       }
     } catch (err) {
@@ -192,6 +195,7 @@ export class FsDriver implements StorageDriver {
     await fh.close()
     await this.place(tmpPath, target)
     await rm(dir, { recursive: true, force: true })
+    return { sha256: `sha256:${sha.digest('hex')}` }
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {

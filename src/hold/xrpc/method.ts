@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { verifyServiceToken } from '../../atproto/service-auth.ts'
 import { authRequired, invalidRequest, XrpcError } from '../../atproto/xrpc-error.ts'
 import type { HoldContext } from '../context.ts'
+import { Lru } from '../../util/lru.ts'
 
 /** The largest JSON body any hold procedure accepts; manifests' layer lists fit comfortably. */
 export const MAX_JSON_BODY = 1024 * 1024
@@ -108,13 +109,23 @@ async function readLimited(req: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+/**
+ * Tokens already verified for a method: an AppView reuses one service token for all parts of a push, and a
+ * secp256k1 verification in JS costs more than the rest of a getBlob redirect. Expiry is re-checked per use.
+ */
+const verifiedTokens = new Lru<string, { iss: string; exp: number }>({ maxEntries: 10_000, ttlMs: 3600_000 })
+
 /** Verifies `Authorization: Bearer <service token>` for this hold and method; returns the issuer DID. */
 async function authenticate(ctx: HoldContext, req: Request, lxm: string): Promise<string | null> {
   const header = req.headers.get('authorization')
   if (!header) return null
   const m = /^Bearer\s+(\S+)$/i.exec(header)
   if (!m) throw authRequired('Authorization must be a Bearer service token', 'InvalidToken')
+  const key = `${ctx.identity.did}\0${lxm}\0${m[1]}`
+  const hit = verifiedTokens.get(key)
+  if (hit && hit.exp > Date.now() / 1000) return hit.iss
   const claims = await verifyServiceToken(m[1]!, { audience: ctx.identity.did, lxm, resolver: ctx.resolver })
+  verifiedTokens.set(key, { iss: claims.iss, exp: claims.exp })
   return claims.iss
 }
 

@@ -38,15 +38,16 @@ export default defineMethod({
 
     // The session is consumed whatever happens next: a failed completion must be restarted from scratch.
     ctx.uploads.delete(s.id)
+    let assembled: { sha256?: string } | void
     try {
-      await ctx.storage.completeMultipart(s.key, s.storageUploadId, parts)
+      assembled = await ctx.storage.completeMultipart(s.key, s.storageUploadId, parts)
     } catch (err) {
       await ctx.storage.abortMultipart(s.key, s.storageUploadId).catch(() => {})
       if (err instanceof StorageError) throw invalidRequest(`parts could not be assembled: ${err.message}`, 'MissingParts')
       ctx.log.error('completeMultipart failed', err, { uploadId: s.id })
       throw new XrpcError(500, 'CompletionFailed', 'storage could not assemble the upload')
     }
-    const actual = await hashObject(ctx, s.key)
+    const actual = assembled?.sha256 ?? (await hashObject(ctx, s.key))
     if (actual !== input.digest) {
       await ctx.storage.delete(s.key)
       throw invalidRequest(`content digest ${actual} does not match ${input.digest}`, 'InvalidDigest')
