@@ -6,12 +6,23 @@ import { handleRegistry } from './registry/router.ts'
 
 /** The AppView's HTTP surface: the OCI Distribution API under /v2/, the docker token endpoint, health. */
 export function createAppviewApp(ctx: AppviewContext) {
+  const timed = (handler: (req: Request) => Promise<Response>) =>
+    ctx.config.server.access_log
+      ? async (req: Request) => {
+          const t0 = performance.now()
+          const res = await handler(req)
+          ctx.log.info('request', { method: req.method, path: new URL(req.url).pathname, status: res.status, ms: Math.round(performance.now() - t0) })
+          return res
+        }
+      : handler
+  const registry = timed((req) => handleRegistry(ctx, req))
+  const token = timed((req) => handleToken(ctx, req))
   return new Elysia({ serve: { maxRequestBodySize: ctx.config.uploads.max_blob_size + 1024 * 1024 } })
     .get('/', () => new Response(`atcr ${VERSION}: an OCI registry over the AT Protocol.\nPush: docker push ${ctx.config.registry_domains[0]}/<handle>/<repo>:<tag>\n`))
     .get('/xrpc/_health', () => ({ version: VERSION }))
-    .all('/auth/token', ({ request }) => handleToken(ctx, request), { parse: 'none' })
-    .all('/v2', ({ request }) => handleRegistry(ctx, request), { parse: 'none' })
-    .all('/v2/*', ({ request }) => handleRegistry(ctx, request), { parse: 'none' })
+    .all('/auth/token', ({ request }) => token(request), { parse: 'none' })
+    .all('/v2', ({ request }) => registry(request), { parse: 'none' })
+    .all('/v2/*', ({ request }) => registry(request), { parse: 'none' })
 }
 
 export interface RunningAppview {

@@ -15,6 +15,7 @@ export const appviewConfigSchema = z
         base_url: httpUrl
           .optional()
           .describe('Public URL of this AppView (token realm, links). Default: http://localhost:<port of addr>.'),
+        access_log: z.boolean().default(false).describe('Log one line per request (method, path, status, milliseconds); never tokens.'),
       })
       .prefault({})
       .describe('HTTP server.'),
@@ -52,7 +53,7 @@ export const appviewConfigSchema = z
       .describe('Local state. Not the source of truth for images: deleting it loses logins, not images.'),
     uploads: z
       .strictObject({
-        part_size: size.prefault('8MiB').describe('Size of the parts streamed into the hold (at least 5MiB, the S3 minimum).'),
+        part_size: size.prefault('5MiB').describe('Size of the parts streamed into the hold (at least 5MiB, the S3 minimum).'),
         session_ttl: duration.prefault('1h').describe('Idle time after which an unfinished upload expires.'),
         max_per_user: z.number().int().min(1).max(1000).default(20).describe('Open upload sessions per user.'),
         max_blob_size: size.prefault('10GiB').describe('Largest blob accepted.'),

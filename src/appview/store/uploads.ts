@@ -84,7 +84,7 @@ export class RegistryUploads {
       fetch?: typeof fetch
     },
   ) {
-    this.pool = new BufferPool(opts.partSize, 4)
+    this.pool = new BufferPool(opts.partSize, 2)
     mkdirSync(opts.spoolDir, { recursive: true, mode: 0o700 })
     db.run(`CREATE TABLE IF NOT EXISTS registry_upload (
       uuid TEXT PRIMARY KEY, did TEXT NOT NULL, repository TEXT NOT NULL, hold_did TEXT NOT NULL, sid TEXT NOT NULL,
@@ -186,7 +186,12 @@ export class RegistryUploads {
     const sendFull = async () => {
       if (inflight) await inflight
       const full = buf
-      inflight = this.flushPart(s, full).finally(() => this.pool.give(full))
+      inflight = this.flushPart(s, full).finally(() => {
+        this.pool.give(full)
+        // A minor collection per part returns the request chunks already copied out, so a long push keeps
+        // RSS near its working set instead of piling up garbage between major collections.
+        Bun.gc(false)
+      })
       inflight.catch(() => {}) // observed by the next await; never an unhandled rejection
       buf = this.pool.take()
       filled = 0
