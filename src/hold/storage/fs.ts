@@ -35,6 +35,16 @@ export interface FsDriverOptions {
   maxPartSize?: number
 }
 
+/** The appended prefix of an upload: parts 1..next-1 in `data`, `size` bytes, `sha` over exactly those. */
+interface AppendRun {
+  next: number
+  size: number
+  /** Null when the state was rebuilt after a restart: completion then hashes the file once. */
+  sha: Bun.CryptoHasher | null
+  busy: boolean
+}
+
+const DATA_FILE = 'data'
 const MULTIPART_DIR = '_multipart'
 const TMP_DIR = '_tmp'
 const RESERVED_TOP = new Set([MULTIPART_DIR, TMP_DIR])
@@ -52,8 +62,8 @@ export class FsDriver implements StorageDriver {
   private readonly secret: Uint8Array
   private readonly minPartSize: number
   private readonly maxPartSize: number
-  /** Running sha256 of uploads whose parts arrived in order (1, 2, 3…): their digest is known at completion. */
-  private readonly running = new Map<string, { next: number; sha: Bun.CryptoHasher; etags: string[] }>()
+  /** Uploads whose parts arrive in order are appended to one file, hashed as they land (see putPart). */
+  private readonly running = new Map<string, AppendRun>()
 
   constructor(opts: FsDriverOptions) {
     if (opts.secret.byteLength < 16) throw new Error('fs driver: secret must be at least 16 bytes')
@@ -138,14 +148,29 @@ export class FsDriver implements StorageDriver {
     this.pathOf(key)
     checkPartNumber(partNumber)
     const dir = await this.openUpload(key, uploadId)
-    // Parts usually arrive in order: hash them as they land, so completion need not read the object again.
-    const run = this.running.get(uploadId)
-    const inOrder = partNumber === (run?.next ?? 1) && (run !== undefined || partNumber === 1)
-    const hasher = inOrder ? (run?.sha.copy() ?? new Bun.CryptoHasher('sha256')) : undefined
-    const tmp = await this.writeTemp(body, hasher, this.maxPartSize)
-    // The etag names this stored copy of the part (S3 only echoes it back), and is part of the file name, so
-    // completion checks it by name; no content hash is needed for it.
     const etag = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')
+    // Parts nearly always arrive in order (1, 2, 3…, one at a time): those are appended straight to the upload's
+    // `data` file and hashed as they land, so completion is a rename. Anything else (out of order, concurrent,
+    // re-sent) is stored as its own file and assembled at completion. The etag names the stored copy (S3 only
+    // echoes it back) and is part of a file name, so completion checks it by name.
+    const run = await this.runFor(uploadId, dir)
+    if (partNumber === run.next && !run.busy) {
+      run.busy = true
+      try {
+        const size = await this.appendPart(join(dir, DATA_FILE), run, body)
+        await writeFile(join(dir, `${partNumber}-${etag}.${run.size}.${size}.in`), '', { mode: FILE_MODE })
+        await this.dropOtherCopies(dir, partNumber, `${partNumber}-${etag}.`)
+        run.size += size
+        run.next++
+      } catch (err) {
+        if (hasCode(err, 'ENOENT')) throw new StorageError('NoSuchUpload', `no upload ${uploadId}`)
+        throw err
+      } finally {
+        run.busy = false
+      }
+      return `"${etag}"`
+    }
+    const tmp = await this.writeTemp(body, undefined, this.maxPartSize)
     const name = `${partNumber}-${etag}`
     try {
       await rename(tmp.path, join(dir, name))
@@ -155,18 +180,58 @@ export class FsDriver implements StorageDriver {
       if (hasCode(err, 'ENOENT')) throw new StorageError('NoSuchUpload', `no upload ${uploadId}`)
       throw err
     }
-    // A re-uploaded part replaces the earlier one.
-    for (const f of await readdir(dir).catch(() => [] as string[])) {
-      if (f.startsWith(`${partNumber}-`) && f !== name) await rm(join(dir, f), { force: true })
-    }
-    if (hasher) {
-      this.running.delete(uploadId)
-      this.running.set(uploadId, { next: partNumber + 1, sha: hasher, etags: [...(run?.etags ?? []), etag] })
-      if (this.running.size > 10_000) this.running.delete(this.running.keys().next().value!)
-    } else {
-      this.running.delete(uploadId)
-    }
+    await this.dropOtherCopies(dir, partNumber, name)
     return `"${etag}"`
+  }
+
+  /**
+   * In-memory state of an upload's appended prefix. An upload that already has a `data` file this process does
+   * not know (a restart) takes no more appends: later parts are stored as files, and its hash is computed once.
+   */
+  private async runFor(uploadId: string, dir: string): Promise<AppendRun> {
+    let run = this.running.get(uploadId)
+    if (!run) {
+      const existing = await statFile(join(dir, DATA_FILE))
+      run = existing
+        ? { next: Number.POSITIVE_INFINITY, size: existing.size, sha: null, busy: false }
+        : { next: 1, size: 0, sha: new Bun.CryptoHasher('sha256'), busy: false }
+      this.running.set(uploadId, run)
+      if (this.running.size > 10_000) this.running.delete(this.running.keys().next().value!)
+    }
+    return run
+  }
+
+  /** Streams a part onto the end of `data`, hashing it; on failure `data` is cut back to where it was. */
+  private async appendPart(path: string, run: AppendRun, body: ReadableStream<Uint8Array> | Uint8Array): Promise<number> {
+    const sha = run.sha!.copy()
+    const fh = await open(path, run.size === 0 ? 'w' : 'r+', FILE_MODE)
+    let pos = run.size
+    try {
+      const chunks = body instanceof Uint8Array ? [body] : body
+      for await (const chunk of chunks) {
+        if (pos - run.size + chunk.byteLength > this.maxPartSize) throw new StorageError('EntityTooLarge', `body exceeds ${this.maxPartSize} bytes`)
+        sha.update(chunk)
+        for (let off = 0; off < chunk.byteLength; ) {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off, pos)
+          off += bytesWritten
+          pos += bytesWritten
+        }
+      }
+      run.sha = sha
+      return pos - run.size
+    } catch (err) {
+      await fh.truncate(run.size).catch(() => {})
+      throw err
+    } finally {
+      await fh.close()
+    }
+  }
+
+  /** A re-sent part replaces every earlier copy of that part number. */
+  private async dropOtherCopies(dir: string, partNumber: number, keepPrefix: string): Promise<void> {
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      if (f.startsWith(`${partNumber}-`) && !f.startsWith(keepPrefix)) await rm(join(dir, f), { force: true })
+    }
   }
 
   async completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<{ sha256: string }> {
@@ -179,31 +244,46 @@ export class FsDriver implements StorageDriver {
       if (part.partNumber <= prev) throw new StorageError('InvalidPartOrder', 'part numbers must be ascending')
       prev = part.partNumber
     }
-    const files: { part: CompletedPart; path: string }[] = []
+    const names = await readdir(dir)
+    const sources: { file: string; offset: number; size: number }[] = []
     for (const [i, part] of parts.entries()) {
-      const path = join(dir, `${part.partNumber}-${normalizeEtag(part.etag)}`)
-      const st = /^[0-9a-f]{32}$/.test(normalizeEtag(part.etag)) ? await statFile(path) : null
-      if (!st) throw new StorageError('InvalidPart', `part ${part.partNumber} of upload ${uploadId} with etag ${part.etag} was not stored`)
-      if (i < parts.length - 1 && st.size < this.minPartSize) {
-        throw new StorageError('EntityTooSmall', `part ${part.partNumber} is ${st.size} bytes, below the minimum`)
+      const etag = normalizeEtag(part.etag)
+      const prefix = `${part.partNumber}-${etag}`
+      let src: (typeof sources)[number] | undefined
+      if (/^[0-9a-f]{32}$/.test(etag)) {
+        const inline = names.map((n) => new RegExp(`^${prefix}\\.(\\d+)\\.(\\d+)\\.in$`).exec(n)).find(Boolean)
+        if (inline) src = { file: join(dir, DATA_FILE), offset: Number(inline[1]), size: Number(inline[2]) }
+        else if (names.includes(prefix)) src = { file: join(dir, prefix), offset: 0, size: (await statFile(join(dir, prefix)))!.size }
       }
-      files.push({ part, path })
+      if (!src) throw new StorageError('InvalidPart', `part ${part.partNumber} of upload ${uploadId} with etag ${part.etag} was not stored`)
+      if (i < parts.length - 1 && src.size < this.minPartSize) {
+        throw new StorageError('EntityTooSmall', `part ${part.partNumber} is ${src.size} bytes, below the minimum`)
+      }
+      sources.push(src)
     }
 
-    // One pass assembles the object in a temp file and hashes it, so the caller need not read it back to verify
-    // its digest; a failure discards the temp file and leaves the upload intact for a corrected retry.
     const run = this.running.get(uploadId)
-    const known =
-      run && run.etags.length === parts.length && parts.every((p, i) => p.partNumber === i + 1 && normalizeEtag(p.etag) === run.etags[i])
-        ? `sha256:${run.sha.copy().digest('hex')}`
-        : undefined
+    const dataSize = (await statFile(join(dir, DATA_FILE)))?.size ?? -1
+    // Fast path: the listed parts are exactly the appended prefix, so `data` is the object.
+    const whole = sources.every((src, i) => src.file.endsWith(DATA_FILE) && src.offset === (i === 0 ? 0 : sources[i - 1]!.offset + sources[i - 1]!.size)) &&
+      sources.reduce((a, src) => a + src.size, 0) === dataSize
+    if (whole) {
+      const sha256 = run?.sha && run.size === dataSize ? `sha256:${run.sha.copy().digest('hex')}` : await hashFile(join(dir, DATA_FILE))
+      await this.place(join(dir, DATA_FILE), target, false)
+      await rm(dir, { recursive: true, force: true })
+      this.running.delete(uploadId)
+      return { sha256 }
+    }
+
+    // General path: assemble the listed ranges in a temp file, hashing as it goes; a failure discards the temp
+    // file and leaves the upload intact for a corrected retry.
     const tmpPath = await this.tempPath()
     const fh = await open(tmpPath, 'wx', FILE_MODE)
-    const sha = known ? undefined : new Bun.CryptoHasher('sha256')
+    const sha = new Bun.CryptoHasher('sha256')
     try {
-      for (const { path } of files) {
-        for await (const chunk of Bun.file(path).stream()) {
-          sha?.update(chunk)
+      for (const src of sources) {
+        for await (const chunk of Bun.file(src.file).slice(src.offset, src.offset + src.size).stream()) {
+          sha.update(chunk)
           await writeAll(fh, chunk)
         }
       }
@@ -216,7 +296,7 @@ export class FsDriver implements StorageDriver {
     await this.place(tmpPath, target)
     await rm(dir, { recursive: true, force: true })
     this.running.delete(uploadId)
-    return { sha256: known ?? `sha256:${sha!.digest('hex')}` }
+    return { sha256: `sha256:${sha.digest('hex')}` }
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
@@ -545,6 +625,12 @@ async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
     const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off)
     off += bytesWritten
   }
+}
+
+async function hashFile(path: string): Promise<string> {
+  const h = new Bun.CryptoHasher('sha256')
+  for await (const chunk of Bun.file(path).stream()) h.update(chunk)
+  return `sha256:${h.digest('hex')}`
 }
 
 async function statFile(path: string): Promise<{ size: number } | null> {
