@@ -438,3 +438,41 @@ describe('private hold and quotas', () => {
     expect(await pdsRecord(carol, 'io.atcr.manifest', `app:${big.digest.slice(7)}`)).toBeNull()
   }, 120_000)
 })
+
+describe('wire compatibility', () => {
+  test('images whose records another client wrote with TID keys (as the original atcr does) are pullable', async () => {
+    const n = name(alice, 'foreign')
+    const token = await push(alice, 'foreign')
+    const config = enc(JSON.stringify({ architecture: 'arm64', os: 'linux' }))
+    const layer = crypto.getRandomValues(new Uint8Array(1500))
+    const cd = await uploadBlob(token, n, config)
+    const ld = await uploadBlob(token, n, layer)
+    const manifest = imageManifest({ digest: cd, size: config.length }, [{ digest: ld, size: layer.length }])
+    const digest = sha256(manifest)
+    // Written straight to alice's PDS, the way the original AppView stores an image: TID record keys.
+    const agent = alice.agent
+    const blob = await agent.com.atproto.repo.uploadBlob(manifest, { encoding: OCI_MANIFEST })
+    const m = await agent.com.atproto.repo.createRecord({
+      repo: alice.did,
+      collection: 'io.atcr.manifest',
+      record: {
+        $type: 'io.atcr.manifest', repository: 'foreign', digest, mediaType: OCI_MANIFEST, schemaVersion: 2, createdAt: new Date().toISOString(),
+        holdDid: s.hold.did, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: cd, size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: ld, size: layer.length }], manifestBlob: blob.data.blob,
+      },
+      validate: false,
+    })
+    await agent.com.atproto.repo.createRecord({
+      repo: alice.did,
+      collection: 'io.atcr.tag',
+      record: { $type: 'io.atcr.tag', repository: 'foreign', tag: 'v9', manifest: m.data.uri, createdAt: new Date().toISOString() },
+      validate: false,
+    })
+    for (const ref of ['v9', digest]) {
+      const res = await api(`/v2/${n}/manifests/${ref}`, { token })
+      expect(res.status).toBe(200)
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(manifest)
+    }
+    expect(((await (await api(`/v2/${n}/tags/list`, { token })).json()) as any).tags).toEqual(['v9'])
+  })
+})

@@ -12,7 +12,7 @@ async function findManifest(r: RepoRequest, ref: string): Promise<ManifestRecord
   const parsed = parseReference(ref)
   const { did, pdsUrl } = r.owner
   const digest = parsed.kind === 'digest' ? parsed.digest : await r.ctx.manifests.resolveTag(pdsUrl, did, r.name.repository, parsed.tag)
-  const rec = digest && isSha256(digest) ? await r.ctx.manifests.getManifestRecord(pdsUrl, did, r.name.repository, digest) : null
+  const rec = digest && isSha256(digest) ? await r.ctx.manifests.getManifestRecord(pdsUrl, did, r.name.repository, digest, { scan: true }) : null
   if (!rec) throw errors.manifestUnknown(ref)
   return rec
 }

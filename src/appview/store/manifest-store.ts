@@ -79,20 +79,32 @@ export class ManifestStore {
     const key = `${did}\0${repository}\0${tag}`
     const hit = this.tagCache.get(key)
     if (hit !== undefined) return hit
-    const rec = await this.getRecord<TagRecord>(pdsUrl, did, TAG, tagRkey(repository, tag))
+    const isIt = (v: TagRecord | undefined) => v?.repository === repository && v?.tag === tag
+    let value = (await this.getRecord<TagRecord>(pdsUrl, did, TAG, tagRkey(repository, tag)))?.value
+    // Tags written by other clients (the original atcr) may use other record keys: look through the collection.
+    if (!isIt(value)) value = await this.findRecord<TagRecord>(pdsUrl, did, TAG, isIt)
     let digest: string | null = null
-    if (rec && rec.value.repository === repository && rec.value.tag === tag) {
-      if (rec.value.manifest) {
-        const m = /^at:\/\/([^/]+)\/io\.atcr\.manifest\/([^/]+)$/.exec(rec.value.manifest)
+    if (value && isIt(value)) {
+      if (value.manifest) {
+        const m = /^at:\/\/([^/]+)\/io\.atcr\.manifest\/([^/]+)$/.exec(value.manifest)
         if (m && m[1] === did) {
           const man = await this.getManifestRecordByRkey(pdsUrl, did, m[2]!)
-          digest = man?.digest ?? null
+          if (man && man.repository === repository) {
+            digest = man.digest
+            this.recordCache.set(`${did}\0${repository}\0${man.digest}`, man)
+          }
         }
       }
-      digest ??= rec.value.manifestDigest ?? null
+      digest ??= value.manifestDigest ?? null
     }
     this.tagCache.set(key, digest)
     return digest
+  }
+
+  /** The first record of a collection matching `pred`, by listing it (the fallback for foreign record keys). */
+  private async findRecord<T>(pdsUrl: string, did: string, collection: string, pred: (v: T) => boolean): Promise<T | undefined> {
+    for await (const rec of this.listRecords<T>(pdsUrl, did, collection)) if (pred(rec.value)) return rec.value
+    return undefined
   }
 
   private async getManifestRecordByRkey(pdsUrl: string, did: string, rkey: string): Promise<ManifestRecord | null> {
@@ -100,13 +112,19 @@ export class ManifestStore {
     return rec?.value ?? null
   }
 
-  /** The manifest record for a digest in a repository, or null (also null when it belongs to another repository). */
-  async getManifestRecord(pdsUrl: string, did: string, repository: string, digest: string): Promise<ManifestRecord | null> {
+  /**
+   * The manifest record for a digest in a repository, or null. `scan` also looks through the whole collection
+   * when the derived key misses, for records written by other clients (the original keys them by TID); reads
+   * use it, the push path (which only asks about records this AppView wrote) does not.
+   */
+  async getManifestRecord(pdsUrl: string, did: string, repository: string, digest: string, opts: { scan?: boolean } = {}): Promise<ManifestRecord | null> {
     const key = `${did}\0${repository}\0${digest}`
     let rec = this.recordCache.get(key)
     if (rec === undefined) {
+      const isIt = (v: ManifestRecord | null | undefined) => v?.digest === digest && v?.repository === repository
       rec = await this.getManifestRecordByRkey(pdsUrl, did, manifestRkey(repository, digest))
-      if (rec && (rec.digest !== digest || rec.repository !== repository)) rec = null
+      if (!isIt(rec) && opts.scan) rec = (await this.findRecord<ManifestRecord>(pdsUrl, did, MANIFEST, isIt)) ?? null
+      if (!isIt(rec)) rec = null
       this.recordCache.set(key, rec, rec ? undefined : 5_000)
     }
     return rec
