@@ -90,6 +90,7 @@ export async function createHoldContext(config: HoldConfig, opts: ContextOptions
     for (const w of writes) if (w.action !== 'delete') w.record = validateRecord(w.collection, { $type: w.collection, ...w.record })
     const res = await repo.applyWrites(writes)
     if (crew.touches(writes)) await crew.reload()
+    else crew.advance(res.since, res.rev)
     return res
   }
 

@@ -54,6 +54,14 @@ export class CrewDirectory {
     if (this.repo.latestCommit()?.rev !== this.loadedRev) await this.reload()
   }
 
+  /**
+   * A commit of ours that did not touch captain or crew: if it sits right on top of what we loaded, the cache is
+   * still current, so the next request need not re-read the crew (pushes commit layer and stats records).
+   */
+  advance(since: string | null, rev: string): void {
+    if (since !== null && since === this.loadedRev) this.loadedRev = rev
+  }
+
   async reload(): Promise<void> {
     this.loadedRev = this.repo.latestCommit()?.rev ?? null
     const cap = await this.repo.getRecord(CAPTAIN, 'self')

@@ -61,12 +61,12 @@ export class PdsSessions {
    * Returns a session for (did, password): an existing unexpired one when the same credentials were verified
    * before, else a new PDS login (`com.atproto.server.createSession`).
    */
-  async login(did: string, password: string, pdsUrl: string): Promise<PdsSession> {
+  async login(did: string, password: string, pdsUrl: string): Promise<PdsSession & { fresh: boolean }> {
     const mac = this.mac(did, password)
     const now = Date.now()
     const rows = this.db.query<Row, [string, number]>('SELECT * FROM pds_session WHERE did = ? AND expires_at > ?').all(did, now)
     for (const r of rows) {
-      if (r.pds_url === pdsUrl && timingSafeEqual(Buffer.from(r.cred_mac), Buffer.from(mac))) return toSession(r)
+      if (r.pds_url === pdsUrl && timingSafeEqual(Buffer.from(r.cred_mac), Buffer.from(mac))) return { ...toSession(r), fresh: false }
     }
     let sid: string | undefined
     const agent = this.makeAgent(() => sid, pdsUrl)
@@ -88,7 +88,7 @@ export class PdsSessions {
     // Keep a bounded number of sessions per user: the newest win.
     this.db.query('DELETE FROM pds_session WHERE did = ? AND id NOT IN (SELECT id FROM pds_session WHERE did = ? ORDER BY created_at DESC LIMIT 10)').run(did, did)
     this.remember(id, agent)
-    return { id, did, handle: data.handle, pdsUrl }
+    return { id, did, handle: data.handle, pdsUrl, fresh: true }
   }
 
   get(id: string): PdsSession | null {

@@ -73,11 +73,9 @@ export class TokenService {
     } catch (err) {
       throw new TokenRequestError(401, `cannot find the PDS of ${did}: ${(err as Error).message}`)
     }
-    const before = Date.now()
     try {
-      const session = await this.sessions.login(did, password, pdsUrl)
-      const fresh = this.db.query<{ created_at: number }, [string]>('SELECT created_at FROM pds_session WHERE id = ?').get(session.id)
-      if (fresh && fresh.created_at >= before) await this.opts.onFirstLogin?.(session).catch((e) => this.opts.log.warn('first-login setup failed', { did, err: String(e) }))
+      const { fresh, ...session } = await this.sessions.login(did, password, pdsUrl)
+      if (fresh) await this.opts.onFirstLogin?.(session).catch((e) => this.opts.log.warn('first-login setup failed', { did, err: String(e) }))
       return session
     } catch (err) {
       if (err instanceof LoginError) {

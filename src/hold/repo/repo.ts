@@ -30,6 +30,8 @@ export type WriteInput =
 export interface CommitResult {
   cid: string
   rev: string
+  /** The revision this commit was made on top of (null for the first). */
+  since: string | null
   seq: number
   results: { uri: string; cid: string | null; action: WriteInput['action'] }[]
 }
@@ -195,7 +197,7 @@ export class HoldRepo {
     }).immediate()
     const event: SeqEvent = { seq, type: '#commit', body: this.db.query<{ event: Uint8Array }, [number]>('SELECT event FROM repo_seq WHERE seq = ?').get(seq)!.event }
     this.events.emit('event', event)
-    return { cid: commit.cid.toString(), rev: commit.rev, seq, results }
+    return { cid: commit.cid.toString(), rev: commit.rev, since: commit.since, seq, results }
   }
 
   /** Sequenced events after `cursor`, oldest first, in pages. */

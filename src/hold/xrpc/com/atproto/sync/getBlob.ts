@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { parseCidSafe } from '@atproto/lex-data'
 import { forbidden, invalidRequest, XrpcError } from '../../../../../atproto/xrpc-error.ts'
 import { blobKey } from '../../../../storage/driver.ts'
-import { defineMethod } from '../../../method.ts'
+import { defineMethod, zDid } from '../../../method.ts'
 
 const SHA256_CODE = 0x12
 
@@ -20,9 +20,8 @@ export function digestFromBlobParam(cid: string): string | null {
 export default defineMethod({
   nsid: 'com.atproto.sync.getBlob',
   type: 'query',
-  params: z.object({ did: z.string().min(1).max(2048), cid: z.string().min(1).max(256) }),
+  params: z.object({ did: zDid, cid: z.string().min(1).max(256) }),
   async handler({ ctx, params, req, caller }) {
-    if (params.did !== ctx.identity.did && !/^did:[a-z]+:/.test(params.did)) throw invalidRequest('did must be a DID')
     const digest = digestFromBlobParam(params.cid)
     if (!digest) throw invalidRequest('cid must be a sha256 digest or a CID with a sha256 multihash', 'InvalidCid')
     const who = await caller()
