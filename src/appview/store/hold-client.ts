@@ -117,9 +117,4 @@ export class HoldClient {
     const res = await this.call(holdDid, 'io.atcr.hold.notifyManifest', token, { body: input })
     return this.json(res)
   }
-
-  async requestCrew(holdDid: string, token: string): Promise<Record<string, unknown>> {
-    const res = await this.call(holdDid, 'io.atcr.hold.requestCrew', token, { body: {} })
-    return this.json(res)
-  }
 }
