@@ -38,14 +38,6 @@ export async function loadOrCreateKey(path: string): Promise<Secp256k1Keypair> {
   return kp
 }
 
-/** A per-hold secret for signing fs-driver URLs; never leaves the data directory. */
-export function loadOrCreateSecret(path: string): Uint8Array {
-  if (existsSync(path)) return new Uint8Array(Buffer.from(readFileSync(path, 'utf8').trim(), 'hex'))
-  const secret = crypto.getRandomValues(new Uint8Array(32))
-  writeFileSync(path, `${Buffer.from(secret).toString('hex')}\n`, { mode: 0o600, flag: 'wx' })
-  return secret
-}
-
 export function buildDidDocument(did: string, keypair: Secp256k1Keypair, publicUrl: string): Record<string, unknown> {
   const host = new URL(publicUrl).host
   return {
