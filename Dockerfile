@@ -9,7 +9,8 @@ COPY package.json bun.lock bunfig.toml tsconfig.json ./
 RUN ["bun", "install", "--frozen-lockfile", "--production", "--ignore-scripts"]
 COPY src ./src
 COPY lexicons ./lexicons
-RUN ["bun", "build", "--compile", "--minify", "--sourcemap", "src/main.ts", "--outfile", "/out/atcr"]
+COPY scripts/build.ts ./scripts/
+RUN ["bun", "scripts/build.ts", "/out/atcr"]
 
 FROM scratch
 # The compiled binary links glibc dynamically: exactly these five files (see `ldd atcr`).

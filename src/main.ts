@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { parseArgs } from 'node:util'
+import { trimDeps } from './trim-deps.ts'
 import { VERSION } from './version.ts'
 
 /**
@@ -53,6 +54,8 @@ function fail(msg: string, code = 2): never {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Before any command module loads: see trim-deps.ts (compiled builds have it applied at build time).
+  Bun.plugin(trimDeps)
   const [cmd, ...rest] = argv
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(HELP.main)

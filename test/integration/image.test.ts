@@ -67,19 +67,19 @@ beforeAll(async () => {
   )
 }, BUILD_TIMEOUT_MS + 180_000)
 
-describe('bun build --compile', () => {
+describe('bun build --compile (scripts/build.ts)', () => {
   test('links exactly the five glibc files the Dockerfile copies', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'atcr-compile-'))
     try {
       const out = join(dir, 'atcr')
       const t = performance.now()
-      const proc = Bun.spawn(['bun', 'build', '--compile', '--minify', 'src/main.ts', '--outfile', out], {
+      const proc = Bun.spawn(['bun', 'scripts/build.ts', out], {
         cwd: ROOT,
         stdout: 'pipe',
         stderr: 'pipe',
       })
       const [so, se, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-      if (code !== 0) throw new Error(`bun build --compile failed:\n${so}\n${se}`)
+      if (code !== 0) throw new Error(`scripts/build.ts failed:\n${so}\n${se}`)
       const size = (await stat(out)).size
       console.log(`compiled binary: ${mb(size)} in ${Math.round(performance.now() - t)} ms`)
       expect((await lddPaths(out)).sort()).toEqual([...GLIBC_FILES].sort())
