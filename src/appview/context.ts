@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createGuardedFetch, createIdentityResolver, sqliteDidStore, type IdentityResolver } from '../atproto/identity.ts'
 import type { AppviewConfig } from '../config/appview.ts'
+import { MemoryGovernor } from '../util/memory-governor.ts'
 import { loadOrCreateSecret } from '../util/secret-file.ts'
 import { createLogger, type Logger } from '../log.ts'
 import { Lru } from '../util/lru.ts'
@@ -86,6 +87,7 @@ export async function createAppviewContext(config: AppviewConfig, opts: { log?: 
     ttlSeconds: config.uploads.session_ttl,
     maxPerUser: config.uploads.max_per_user,
     maxBlobSize: config.uploads.max_blob_size,
+    memory: new MemoryGovernor(config.uploads.gc_headroom),
     log,
     fetch: guarded,
   })

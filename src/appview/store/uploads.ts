@@ -3,6 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { appendFile, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../../log.ts'
+import type { MemoryGovernor } from '../../util/memory-governor.ts'
 import type { HoldClient } from './hold-client.ts'
 
 /** Registry error codes an upload can end in; the handlers map them through the OCI error table. */
@@ -79,6 +80,8 @@ export class RegistryUploads {
       ttlSeconds: number
       maxPerUser: number
       maxBlobSize: number
+      /** Collects the request chunks already copied out after each part (see MemoryGovernor). */
+      memory?: MemoryGovernor
       log: Logger
       /** For part URLs handed out by holds (user-chosen services): the SSRF-guarded fetch. */
       fetch?: typeof fetch
@@ -188,9 +191,7 @@ export class RegistryUploads {
       const full = buf
       inflight = this.flushPart(s, full).finally(() => {
         this.pool.give(full)
-        // A minor collection per part returns the request chunks already copied out, so a long push keeps
-        // RSS near its working set instead of piling up garbage between major collections.
-        Bun.gc(false)
+        this.opts.memory?.settle()
       })
       inflight.catch(() => {}) // observed by the next await; never an unhandled rejection
       buf = this.pool.take()
