@@ -2,16 +2,19 @@
  * Hold benchmarks (figures, not pass/fail): requests/s and p50/p99 of `_health` and of `getBlob` redirects
  * (wrk, from Debian), and blob upload throughput through `uploadPart` and through fs signed part URLs.
  * Run: bun bench/hold.ts   (needs wrk: apt-get install wrk; and scripts/setup.sh --test for the PDS)
- * Options by env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_UPLOAD_MB (default 512).
+ * Options by env: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32), BENCH_UPLOAD_MB (default 512),
+ * BENCH_PART_MB (default 16; the AppView sends 5 MiB parts), BENCH_CPU_PROF=DIR (the hold writes a Bun CPU profile there
+ * on exit; the profiler slows it down).
  */
 import { startHold, xrpc } from '../test/harness/hold.ts'
 import { startPds } from '../test/harness/pds.ts'
 import { stopAll } from '../test/harness/procs.ts'
+import { cpuSeconds } from './proc-stats.ts'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const uploadMb = Number(process.env.BENCH_UPLOAD_MB ?? 512)
-const PART = 16 * 1024 * 1024
+const PART = Math.round(Number(process.env.BENCH_PART_MB ?? 16) * 1024 * 1024)
 
 function wrk(url: string): { rps: number; p50: string; p99: string; non2xx3xx: number } {
   const r = Bun.spawnSync(['wrk', '-t2', `-c${connections}`, `-d${seconds}s`, '--latency', url])
@@ -27,14 +30,18 @@ function wrk(url: string): { rps: number; p50: string; p99: string; non2xx3xx: n
 const report = (name: string, r: ReturnType<typeof wrk>) =>
   console.log(`${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}${r.non2xx3xx ? `   (${r.non2xx3xx} errors)` : ''}`)
 
+const prof: Record<string, string> = process.env.BENCH_CPU_PROF
+  ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${process.env.BENCH_CPU_PROF} --cpu-prof-name=hold` }
+  : {}
+
 try {
   const pds = await startPds()
   const user = await pds.createUser('bench')
-  const hold = await startHold({ HOLD_REGISTRATION_OWNER_DID: user.did, HOLD_DATABASE_PLC_DIRECTORY_URL: pds.plcUrl, HOLD_SERVER_PUBLIC: 'true' })
+  const hold = await startHold({ HOLD_REGISTRATION_OWNER_DID: user.did, HOLD_DATABASE_PLC_DIRECTORY_URL: pds.plcUrl, HOLD_SERVER_PUBLIC: 'true', ...prof })
   const tok = (lxm: string) => user.serviceToken(hold.did, lxm, 3600)
-  console.log(`hold ${hold.url} (fs driver), wrk ${connections} connections x ${seconds}s, ${navigator.hardwareConcurrency} cores`)
+  console.log(`hold ${hold.url} (fs driver), parts of ${(PART / 1024 / 1024).toFixed(1)} MiB, wrk ${connections} connections x ${seconds}s, ${navigator.hardwareConcurrency} cores`)
 
-  // Upload throughput: one blob of uploadMb in 16 MiB parts, bytes through the hold (uploadPart).
+  // Upload throughput: one blob of uploadMb in PART-sized parts, bytes through the hold (uploadPart).
   const part = crypto.getRandomValues(new Uint8Array(65536))
   const chunk = new Uint8Array(PART)
   for (let i = 0; i < PART; i += part.length) chunk.set(part, i)
@@ -45,6 +52,7 @@ try {
 
   for (const mode of ['uploadPart', 'signed part URL'] as const) {
     const init = await xrpc(hold.url, 'io.atcr.hold.initiateUpload', { token: await tok('io.atcr.hold.initiateUpload'), body: { digest } })
+    const cpu0 = cpuSeconds(hold.pid())
     const t0 = performance.now()
     const parts: { partNumber: number; etag: string }[] = []
     const partTok = await tok(mode === 'uploadPart' ? 'io.atcr.hold.uploadPart' : 'io.atcr.hold.getPartUploadUrl')
@@ -61,11 +69,12 @@ try {
     const t1 = performance.now()
     const done = await xrpc(hold.url, 'io.atcr.hold.completeUpload', { token: await tok('io.atcr.hold.completeUpload'), body: { uploadId: init.body.uploadId, digest, parts } })
     const t2 = performance.now()
+    const cpu = cpuSeconds(hold.pid()) - cpu0
     if (done.body.status !== 'completed') throw new Error(`upload failed: ${JSON.stringify(done.body)}`)
     const mb = (nParts * PART) / 1024 / 1024
     console.log(
       `upload via ${mode.padEnd(16)} ${mb.toFixed(0)} MiB: parts ${(mb / ((t1 - t0) / 1000)).toFixed(0)} MiB/s, ` +
-        `complete+verify ${((t2 - t1) / 1000).toFixed(2)} s, end to end ${(mb / ((t2 - t0) / 1000)).toFixed(0)} MiB/s`,
+        `complete+verify ${((t2 - t1) / 1000).toFixed(2)} s, end to end ${(mb / ((t2 - t0) / 1000)).toFixed(0)} MiB/s, hold CPU ${cpu.toFixed(2)} s (${((cpu * 1024) / mb).toFixed(2)} s/GiB)`,
     )
   }
 
