@@ -87,6 +87,7 @@ export async function createAppviewContext(config: AppviewConfig, opts: { log?: 
     ttlSeconds: config.uploads.session_ttl,
     maxPerUser: config.uploads.max_per_user,
     maxBlobSize: config.uploads.max_blob_size,
+    tailMemory: config.uploads.tail_memory,
     memory: new MemoryGovernor(config.uploads.gc_headroom),
     log,
     fetch: guarded,

@@ -57,6 +57,9 @@ export const appviewConfigSchema = z
         session_ttl: duration.prefault('1h').describe('Idle time after which an unfinished upload expires.'),
         max_per_user: z.number().int().min(1).max(1000).default(20).describe('Open upload sessions per user.'),
         max_blob_size: size.prefault('10GiB').describe('Largest blob accepted.'),
+        tail_memory: size
+          .prefault('32MiB')
+          .describe('Memory for the partly filled last part of uploads between a PATCH and the next request (one part buffer each), over all uploads; beyond it they are spooled to disk under the database path.'),
         gc_headroom: size
           .prefault('24MiB')
           .describe('Growth of resident memory past the last full garbage collection that triggers another one, checked after each part (0: never force one). Lower keeps memory tighter during pushes and costs CPU.'),

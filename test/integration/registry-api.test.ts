@@ -4,6 +4,9 @@
  * and bad input answered with the spec's error codes, leaving stored data unchanged.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { startAppview } from '../harness/hold.ts'
 import { registryToken, startStack, type Stack, type StackUser } from '../harness/stack.ts'
 
 const sha256 = (b: Uint8Array | string) => `sha256:${new Bun.CryptoHasher('sha256').update(b).digest('hex')}`
@@ -172,6 +175,40 @@ describe('uploads', () => {
     const done = await api(`${start.headers.get('location')}?digest=${sha256(data)}`, { method: 'PUT', token, body: data })
     expect(done.status).toBe(201)
     expect((await api(`/v2/${n}/blobs/${sha256(data)}`, { method: 'HEAD', token })).headers.get('content-length')).toBe(String(data.length))
+  }, 60_000)
+
+  test('PATCHes that end mid-part: the partial part waits in memory, or on disk once tail_memory is spent', async () => {
+    // The shared AppView keeps tails in memory; a second one on the same PDS and hold has no tail memory at all.
+    const own = new Set(['APPVIEW_SERVER_ADDR', 'APPVIEW_SERVER_BASE_URL', 'APPVIEW_DATABASE_PATH'])
+    const spooling = await startAppview({ ...Object.fromEntries(Object.entries(s.appview.env).filter(([k]) => !own.has(k))), APPVIEW_UPLOADS_TAIL_MEMORY: '0' })
+    try {
+      for (const av of [s.appview, spooling]) {
+        const n = name(alice, 'tails')
+        const token = await registryToken({ ...s, appview: av }, alice, `repository:${n}:pull,push`)
+        const call = (path: string, init: RequestInit = {}) =>
+          fetch(new URL(path, av.url), { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) }, redirect: 'manual' })
+        const MiB = 1024 * 1024
+        const data = crypto.getRandomValues(new Uint8Array(12 * MiB + 7))
+        let loc = (await call(`/v2/${n}/blobs/uploads/`, { method: 'POST' })).headers.get('location')!
+        // 4 MiB per PATCH against 5 MiB parts: every request ends with part of a part left over.
+        for (let off = 0; off < 12 * MiB; off += 4 * MiB) {
+          const res = await call(loc, { method: 'PATCH', body: data.subarray(off, off + 4 * MiB), headers: { 'content-range': `${off}-${off + 4 * MiB - 1}` } })
+          expect(res.status).toBe(202)
+          expect(res.headers.get('range')).toBe(`0-${off + 4 * MiB - 1}`)
+          loc = res.headers.get('location')!
+        }
+        const spooled = readdirSync(join(av.dataDir, 'uploads'))
+        expect(spooled).toHaveLength(av === spooling ? 1 : 0)
+        const done = await call(`${loc}?digest=${sha256(data)}`, { method: 'PUT', body: data.subarray(12 * MiB) })
+        expect(done.status).toBe(201)
+        expect(readdirSync(join(av.dataDir, 'uploads'))).toEqual([])
+        const get = await call(`/v2/${n}/blobs/${sha256(data)}`)
+        expect(get.status).toBe(307)
+        expect(sha256(new Uint8Array(await (await fetch(get.headers.get('location')!)).arrayBuffer()))).toBe(sha256(data))
+      }
+    } finally {
+      await spooling.stop()
+    }
   }, 60_000)
 
   test('a wrong digest is DIGEST_INVALID and leaves no blob', async () => {

@@ -39,14 +39,8 @@ export type HoldToken = (sid: string, holdDid: string, lxm: string) => Promise<s
 // initiateUpload wants a digest, but a chunked upload learns its digest only at the end; the hold treats the
 // initiation digest as advisory and verifies the one given at completion.
 const PLACEHOLDER_DIGEST = `sha256:${'0'.repeat(64)}`
+const EMPTY = new Uint8Array(0)
 
-/**
- * Registry upload sessions streamed into the hold's multipart upload. Bytes are hashed as they pass and cut into
- * parts of `partSize` (>= 5 MiB, the S3 minimum); only a final partial part is kept between requests, spooled to
- * disk, so memory stays at about one part per active request. Session state is in SQLite, bound to its user and
- * repository, expires, and is capped per user; the running hash lives in memory, so a restart invalidates
- * unfinished uploads (clients restart them).
- */
 /**
  * Part-sized buffers reused across uploads, so a push of many layers does not leave a trail of 8 MiB garbage
  * buffers for the GC (RSS stays near the working set). At most `keep` idle buffers are kept.
@@ -65,10 +59,21 @@ class BufferPool {
   }
 }
 
+/**
+ * Registry upload sessions streamed into the hold's multipart upload. Bytes are hashed as they pass and cut into
+ * parts of `partSize` (>= 5 MiB, the S3 minimum). Only a final partial part is kept between requests: in memory
+ * (the part buffer itself) while all such tails fit in `tailMemory`, else spooled to disk. Clients nearly always
+ * send the closing PUT right after their last PATCH, so the tail seldom waits long. Session state is in SQLite,
+ * bound to its user and repository, expires, and is capped per user; the running hash lives in memory, so a
+ * restart invalidates unfinished uploads (clients restart them).
+ */
 export class RegistryUploads {
   private readonly hashers = new Map<string, Bun.CryptoHasher>()
   private readonly pool: BufferPool
   private readonly busy = new Set<string>()
+  /** Partially filled part buffers of uploads between requests, and the memory they hold. */
+  private readonly tails = new Map<string, { buf: Uint8Array; filled: number }>()
+  private tailBytes = 0
 
   constructor(
     private readonly db: Database,
@@ -80,6 +85,8 @@ export class RegistryUploads {
       ttlSeconds: number
       maxPerUser: number
       maxBlobSize: number
+      /** Memory for part buffers kept between requests, over all uploads (beyond it, tails go to spoolDir). */
+      tailMemory: number
       /** Collects the request chunks already copied out after each part (see MemoryGovernor). */
       memory?: MemoryGovernor
       log: Logger
@@ -181,8 +188,9 @@ export class RegistryUploads {
     this.busy.add(s.uuid)
     const hasher = this.hashers.get(s.uuid)!
     const partSize = this.opts.partSize
-    let buf = this.pool.take()
-    let filled = 0
+    const held = this.takeTail(s.uuid)
+    let buf = held?.buf ?? this.pool.take()
+    let filled = held?.filled ?? 0
     // One part may be uploading to the hold while the next fills from the client: reading never waits for
     // the hold except when a second full part is ready before the first has gone.
     let inflight: Promise<void> | null = null
@@ -207,7 +215,7 @@ export class RegistryUploads {
       }
     }
     try {
-      const spooled = await readFile(this.spoolPath(s.uuid)).catch(() => null)
+      const spooled = held ? null : await readFile(this.spoolPath(s.uuid)).catch(() => null)
       if (spooled) await copyIn(spooled)
       if (body) {
         for await (const chunk of body) {
@@ -222,7 +230,14 @@ export class RegistryUploads {
       const pending = [buf.subarray(0, filled)]
       await rm(this.spoolPath(s.uuid), { force: true })
       if (finalDigest === undefined) {
-        if (pendingBytes) await appendFile(this.spoolPath(s.uuid), pending[0]!, { mode: 0o600 })
+        if (pendingBytes && this.tailBytes + buf.byteLength <= this.opts.tailMemory) {
+          // The buffer itself becomes the tail; `finally` must not return it to the pool.
+          this.tails.set(s.uuid, { buf, filled })
+          this.tailBytes += buf.byteLength
+          buf = EMPTY
+        } else if (pendingBytes) {
+          await appendFile(this.spoolPath(s.uuid), pending[0]!, { mode: 0o600 })
+        }
         this.save(s)
         return
       }
@@ -241,7 +256,7 @@ export class RegistryUploads {
       throw err
     } finally {
       await (inflight as Promise<void> | null)?.catch(() => {})
-      this.pool.give(buf)
+      if (buf !== EMPTY) this.pool.give(buf)
       this.busy.delete(s.uuid)
     }
   }
@@ -255,7 +270,17 @@ export class RegistryUploads {
     }
   }
 
+  private takeTail(uuid: string): { buf: Uint8Array; filled: number } | undefined {
+    const t = this.tails.get(uuid)
+    if (!t) return undefined
+    this.tails.delete(uuid)
+    this.tailBytes -= t.buf.byteLength
+    return t
+  }
+
   private forget(uuid: string): void {
+    const tail = this.takeTail(uuid)
+    if (tail) this.pool.give(tail.buf)
     this.hashers.delete(uuid)
     this.db.query('DELETE FROM registry_upload WHERE uuid = ?').run(uuid)
     rmSync(this.spoolPath(uuid), { force: true })
