@@ -61,7 +61,7 @@ export const appviewConfigSchema = z
           .prefault('32MiB')
           .describe('Memory for the partly filled last part of uploads between a PATCH and the next request (one part buffer each), over all uploads; beyond it they are spooled to disk under the database path.'),
         gc_headroom: size
-          .prefault('24MiB')
+          .prefault('16MiB')
           .describe('Growth of resident memory past the last full garbage collection that triggers another one, checked after each part (0: never force one). Lower keeps memory tighter during pushes and costs CPU.'),
       })
       .prefault({})
