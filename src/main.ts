@@ -54,8 +54,6 @@ function fail(msg: string, code = 2): never {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // Before any command module loads: see trim-deps.ts (compiled builds have it applied at build time).
-  Bun.plugin(trimDeps)
   const [cmd, ...rest] = argv
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(HELP.main)
@@ -115,6 +113,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // Before any command module loads (they are imported lazily): see trim-deps.ts. Compiled builds have it
+  // applied at build time by scripts/build.ts.
+  Bun.plugin(trimDeps)
   main(process.argv.slice(2)).then(
     (code) => {
       // serve returns -1: keep running until a signal stops the server.
