@@ -42,8 +42,8 @@ const PLACEHOLDER_DIGEST = `sha256:${'0'.repeat(64)}`
 const EMPTY = new Uint8Array(0)
 
 /**
- * Part-sized buffers reused across uploads, so a push of many layers does not leave a trail of 8 MiB garbage
- * buffers for the GC (RSS stays near the working set). At most `keep` idle buffers are kept.
+ * Part-sized buffers reused across uploads, so a push of many layers does not leave a trail of part-sized
+ * garbage buffers for the GC (RSS stays near the working set). At most `keep` idle buffers are kept.
  */
 class BufferPool {
   private readonly free: Uint8Array[] = []
@@ -226,17 +226,16 @@ export class RegistryUploads {
         }
       }
       if (inflight) await inflight
-      const pendingBytes = filled
-      const pending = [buf.subarray(0, filled)]
-      await rm(this.spoolPath(s.uuid), { force: true })
+      const pending = buf.subarray(0, filled)
+      if (spooled) await rm(this.spoolPath(s.uuid), { force: true })
       if (finalDigest === undefined) {
-        if (pendingBytes && this.tailBytes + buf.byteLength <= this.opts.tailMemory) {
+        if (filled && this.tailBytes + buf.byteLength <= this.opts.tailMemory) {
           // The buffer itself becomes the tail; `finally` must not return it to the pool.
           this.tails.set(s.uuid, { buf, filled })
           this.tailBytes += buf.byteLength
           buf = EMPTY
-        } else if (pendingBytes) {
-          await appendFile(this.spoolPath(s.uuid), pending[0]!, { mode: 0o600 })
+        } else if (filled) {
+          await appendFile(this.spoolPath(s.uuid), pending, { mode: 0o600 })
         }
         this.save(s)
         return
@@ -247,7 +246,7 @@ export class RegistryUploads {
         await this.discard(s)
         throw new UploadError('DIGEST_INVALID', `content digest ${actual} does not match ${finalDigest}`)
       }
-      if (pendingBytes || s.parts.length === 0) await this.flushPart(s, pending[0]!, finalDigest)
+      if (filled || s.parts.length === 0) await this.flushPart(s, pending, finalDigest)
       await this.holds.completeUpload(s.holdDid, await this.holdToken(s, 'io.atcr.hold.completeUpload'), s.holdUploadId!, finalDigest, s.parts)
       this.forget(s.uuid)
     } catch (err) {
