@@ -309,6 +309,7 @@ async function main(): Promise<void> {
     HOLD_DATABASE_PLC_DIRECTORY_URL: pds.plc,
     HOLD_REGISTRATION_OWNER_DID: did,
     HOLD_REGISTRATION_ALLOW_ALL_CREW: 'true',
+    ATCR_EXIT_WITH_PID: String(process.pid), // stops by itself if this script is SIGKILLed
   })
   await waitHealthy(hold, `http://127.0.0.1:${ports.hold}/xrpc/_health`, 60_000)
   const holdDid = (await (await fetch(`http://127.0.0.1:${ports.hold}/.well-known/atproto-did`)).text()).trim()
@@ -327,6 +328,7 @@ async function main(): Promise<void> {
     APPVIEW_IDENTITY_PLC_URL: pds.plc,
     APPVIEW_IDENTITY_ALLOW_LOOPBACK: 'true',
     APPVIEW_IDENTITY_HANDLE_RESOLVER_URL: pds.pds,
+    ATCR_EXIT_WITH_PID: String(process.pid),
   })
   await waitHealthy(appview, `${appviewUrl}/xrpc/_health`, 60_000)
   const appviewMs = performance.now() - t

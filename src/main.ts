@@ -25,7 +25,8 @@ Run 'atcr <command> --help' for a command's options.`,
   serve: `Usage: atcr serve --role hold|appview [--config FILE]
 
 Starts a role. Configuration layers: built-in defaults -> YAML (--config) -> environment
-(HOLD_* or APPVIEW_* with the YAML path joined by "_", e.g. HOLD_SERVER_PUBLIC_URL).`,
+(HOLD_* or APPVIEW_* with the YAML path joined by "_", e.g. HOLD_SERVER_PUBLIC_URL).
+Stops on SIGINT or SIGTERM, and with ATCR_EXIT_WITH_PID=PID also once that process is gone.`,
   config: `Usage: atcr config init [FILE] --role hold|appview [--force]
 
 Writes a fully commented YAML config generated from the schema; to stdout when FILE is omitted.

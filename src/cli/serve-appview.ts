@@ -1,11 +1,12 @@
 import { createAppviewContext } from '../appview/context.ts'
 import { startAppview } from '../appview/server.ts'
 import { createLogger } from '../log.ts'
-import { runUntilSignal } from './run-until-signal.ts'
+import { runUntilSignal, watchedPid } from './run-until-signal.ts'
 import { loadAppviewConfig } from './load-config.ts'
 
 export async function serveAppview(configFile: string | undefined): Promise<number> {
   const config = loadAppviewConfig(configFile)
+  const watched = watchedPid()
   const log = createLogger('appview')
   const ctx = await createAppviewContext(config, { log })
   const running = startAppview(ctx)
@@ -16,5 +17,5 @@ export async function serveAppview(configFile: string | undefined): Promise<numb
     default_hold: config.default_hold_did,
   })
   console.log(`registry: ${config.registry_domains[0]}\nappview URL: ${config.server.base_url}`)
-  return runUntilSignal(() => running.stop(), log)
+  return runUntilSignal(() => running.stop(), log, watched)
 }

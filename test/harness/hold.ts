@@ -34,14 +34,17 @@ export function startAppview(env: Record<string, string> = {}, cmd = ['bun', joi
   return startRole('appview', env, cmd, '127.0.0.1')
 }
 
+// A test run killed with SIGKILL cannot stop its servers by PID; they stop themselves once it is gone.
+const exitWithUs = { ATCR_EXIT_WITH_PID: String(process.pid) }
+
 async function startRole(role: 'hold' | 'appview', env: Record<string, string>, cmd: string[], host: string): Promise<HoldProc> {
   const port = freePort()
   const P = role === 'hold' ? 'HOLD' : 'APPVIEW'
   const dataDir = env[`${P}_DATABASE_PATH`] ?? mkdtempSync(join(tmpdir(), `atcr-${role}-`))
   const fullEnv: Record<string, string> =
     role === 'hold'
-      ? { HOLD_SERVER_ADDR: `127.0.0.1:${port}`, HOLD_SERVER_PUBLIC_URL: `http://${host}:${port}`, HOLD_DATABASE_PATH: dataDir, ...env }
-      : { APPVIEW_SERVER_ADDR: `127.0.0.1:${port}`, APPVIEW_SERVER_BASE_URL: `http://127.0.0.1:${port}`, APPVIEW_DATABASE_PATH: dataDir, ...env }
+      ? { HOLD_SERVER_ADDR: `127.0.0.1:${port}`, HOLD_SERVER_PUBLIC_URL: `http://${host}:${port}`, HOLD_DATABASE_PATH: dataDir, ...exitWithUs, ...env }
+      : { APPVIEW_SERVER_ADDR: `127.0.0.1:${port}`, APPVIEW_SERVER_BASE_URL: `http://127.0.0.1:${port}`, APPVIEW_DATABASE_PATH: dataDir, ...exitWithUs, ...env }
   let proc: ReturnType<typeof Bun.spawn> | null = null
   let out = ''
   const launch = async () => {

@@ -2,12 +2,13 @@
  * The executable's commands as an operator runs them, plus did:plc identity against the real local PLC.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getKey } from '@atproto/identity'
 import { verifyRepoCar } from '@atproto/repo'
-import { ROOT, startHold, xrpc, type HoldProc } from '../harness/hold.ts'
+import { ROOT, startAppview, startHold, xrpc, type HoldProc } from '../harness/hold.ts'
+import { freePort } from '../harness/procs.ts'
 import { startPds, type Pds } from '../harness/pds.ts'
 
 async function atcr(args: string[], env: Record<string, string> = {}) {
@@ -85,6 +86,27 @@ describe('commands', () => {
     expect((await atcr(['healthcheck', `${hold.url}/nope`])).code).toBe(1)
     await hold.stop()
     expect((await atcr(['healthcheck', `${hold.url}/xrpc/_health`])).code).toBe(1)
+  }, 60_000)
+
+  test('ATCR_EXIT_WITH_PID: servers stop by themselves once that process is gone; a bad value is refused before anything starts', async () => {
+    const supervisor = Bun.spawn(['sleep', '3'])
+    const hold = await startHold({ HOLD_DATABASE_PLC_DIRECTORY_URL: pds.plcUrl, ATCR_EXIT_WITH_PID: String(supervisor.pid) })
+    const appview = await startAppview({ APPVIEW_DEFAULT_HOLD_DID: 'did:web:localhost%3A1', ATCR_EXIT_WITH_PID: String(supervisor.pid) })
+    for (const p of [hold, appview]) expect((await fetch(`${p.url}/xrpc/_health`)).ok).toBe(true)
+    await supervisor.exited
+    const up = async (p: HoldProc) => fetch(`${p.url}/xrpc/_health`).then((r) => r.ok, () => false)
+    const deadline = Date.now() + 10_000
+    while ((await up(hold)) || (await up(appview))) {
+      if (Date.now() > deadline) throw new Error('servers still up 10 s after the watched process exited')
+      await Bun.sleep(100)
+    }
+    for (const p of [hold, appview]) expect(p.log()).toContain(`process ${supervisor.pid} (ATCR_EXIT_WITH_PID) is gone`)
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'atcr-hold-'))
+    const bad = await atcr(['serve', '--role', 'hold'], { HOLD_SERVER_ADDR: `127.0.0.1:${freePort()}`, HOLD_DATABASE_PATH: dataDir, ATCR_EXIT_WITH_PID: 'soon' })
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('ATCR_EXIT_WITH_PID must be a process id, not "soon"')
+    expect(readdirSync(dataDir)).toEqual([]) // no keys, no database: the hold never started
   }, 60_000)
 })
 

@@ -197,4 +197,15 @@ describe('bun run dev (scripts/dev.ts)', () => {
     await dev.drained
     expect(dev.out()).toContain(`hold (pid ${s.pids.hold}) exited unexpectedly (signal SIGKILL)`)
   }, 240_000)
+
+  test('when dev.ts itself is SIGKILLed, its children notice and stop (no server is left on its port)', async () => {
+    const dev = startDev()
+    const s = await dev.ready()
+    const tk = performance.now()
+    process.kill(dev.proc.pid, 'SIGKILL')
+    // The PDS sees its stdin close; the hold and the AppView poll ATCR_EXIT_WITH_PID once a second.
+    const left = await waitGone([s.pids.pds, s.pids.appview, s.pids.hold], 15_000)
+    console.log(`dev stack: children stopped ${Math.round(performance.now() - tk)} ms after dev.ts was killed`)
+    expect(left).toEqual([])
+  }, 240_000)
 })
