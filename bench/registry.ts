@@ -9,6 +9,7 @@
  * BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2), ATCR_TEST_VERBOSE=1 (server logs on stderr),
  * BENCH_WARM_GIB (default 16: memory touched once before timing, see below),
  * BENCH_PUSH_ROUNDS (default 2; each round pushes a new image to both, alternating which goes first; best round counts),
+ * BENCH_S3=1 (the atcr hold stores blobs in radosgw instead of fs; the reference stays on fs),
  * BENCH_CPU_PROF=DIR (Bun CPU profiles of the AppView and the hold, written to DIR/appview and DIR/hold at exit).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +26,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const threads = Number(process.env.BENCH_THREADS ?? 2)
 const pushRounds = Math.max(1, Number(process.env.BENCH_PUSH_ROUNDS ?? 2))
+const holdOnS3 = process.env.BENCH_S3 === '1'
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 const MiB = 1024 * 1024
 
@@ -209,9 +211,9 @@ try {
   const prof = process.env.BENCH_CPU_PROF
   const profEnv = (role: string): Record<string, string> =>
     prof ? { BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${join(prof, role)} --cpu-prof-name=${role}` } : {}
-  const stack = await startStack({ appviewEnv: profEnv('appview'), holdEnv: profEnv('hold') })
+  const stack = await startStack({ appviewEnv: profEnv('appview'), holdEnv: profEnv('hold'), s3: holdOnS3, s3MemstoreBytes: 8 * 2 ** 30 })
   if (prof) console.log(`CPU profiles to ${prof}/appview and ${prof}/hold (the profiler slows the servers and inflates their RSS)`)
-  console.log(`started: reference ${ref.url}, atcr AppView ${stack.appview.url} + hold ${stack.hold.url} (fs) + PLC/PDS, in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+  console.log(`started: reference ${ref.url}, atcr AppView ${stack.appview.url} + hold ${stack.hold.url} (${holdOnS3 ? 'S3: radosgw, whose own CPU is not counted' : 'fs'}) + PLC/PDS, in ${((performance.now() - t) / 1000).toFixed(1)} s`)
 
   const alice = stack.alice
   const refName = 'bench/big'

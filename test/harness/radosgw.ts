@@ -28,8 +28,13 @@ const REGION = 'us-east-1'
 
 let started: Promise<RadosgwInfo> | undefined
 
-/** Starts the cluster once per test process; later calls share it. */
-export function startRadosgw(): Promise<RadosgwInfo> {
+/**
+ * Starts the cluster once per test process; later calls share it (the first call's options win). The OSD keeps
+ * objects in memory, `memstoreBytes` of them (default 2 GiB): a full OSD does not refuse writes, it blocks them,
+ * so runs that store more (the benchmarks) must ask for more.
+ */
+export function startRadosgw(opts: { memstoreBytes?: number } = {}): Promise<RadosgwInfo> {
+  const boot = () => bootOnce(opts.memstoreBytes ?? 2 * 1024 ** 3)
   started ??= boot()
     // Ceph start-up has timing-dependent failure modes; one clean retry keeps a whole suite from failing on it.
     .catch((err) => {
@@ -47,7 +52,7 @@ export function startRadosgw(): Promise<RadosgwInfo> {
 type Register = (name: string, stop: () => Promise<void>) => void
 
 /** One attempt; whatever it started is stopped again right away if it fails. */
-async function boot(): Promise<RadosgwInfo> {
+async function bootOnce(memstoreBytes: number): Promise<RadosgwInfo> {
   const stops: (() => Promise<void>)[] = []
   const register: Register = (name, stop) => {
     // Run-once, so the global teardown is a no-op for what a failed attempt already stopped (no stale PIDs).
@@ -57,14 +62,14 @@ async function boot(): Promise<RadosgwInfo> {
     onStop(name, once)
   }
   try {
-    return await bootCluster(register)
+    return await bootCluster(register, memstoreBytes)
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => {})
     throw err
   }
 }
 
-function conf(dir: string, fsid: string, monPort: number, rgwPort: number): string {
+function conf(dir: string, fsid: string, monPort: number, rgwPort: number, memstoreBytes: number): string {
   // Auth is off (the cluster is private to this process); S3 SigV4 checks are radosgw's own and stay on.
   // The mon address is pinned to msgr v1 so a non-default port is not mistaken for a v2 address.
   // The paxos intervals cut radosgw's start from ~15 s to ~1.5 s: it creates its pools one map epoch at a time.
@@ -92,7 +97,7 @@ osd crush update on start = false
 osd class update on start = false
 osd crush chooseleaf type = 0
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${memstoreBytes}
 run dir = ${dir}/run
 log file = ${dir}/log/$name.log
 admin socket = ${dir}/run/$name.asok
@@ -105,7 +110,7 @@ rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
 `
 }
 
-async function bootCluster(track: Register): Promise<RadosgwInfo> {
+async function bootCluster(track: Register, memstoreBytes: number): Promise<RadosgwInfo> {
   const t0 = performance.now()
   const dir = await mkdtemp(join(tmpdir(), 'atcr-rgw-'))
   // Registered first so it runs last (stoppers unwind in reverse), after every daemon is gone.
@@ -116,7 +121,7 @@ async function bootCluster(track: Register): Promise<RadosgwInfo> {
   const rgwPort = freePort()
   const fsid = crypto.randomUUID()
   const confPath = join(dir, 'ceph.conf')
-  await writeFile(confPath, conf(dir, fsid, monPort, rgwPort))
+  await writeFile(confPath, conf(dir, fsid, monPort, rgwPort, memstoreBytes))
   const env = { ...process.env, CEPH_CONF: confPath }
 
   const run = async (what: string, cmd: string[]) => {

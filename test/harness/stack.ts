@@ -25,6 +25,8 @@ export interface Stack {
 
 export interface StackOptions {
   s3?: boolean
+  /** With `s3`: bytes the radosgw OSD can hold (in memory; default 2 GiB). */
+  s3MemstoreBytes?: number
   /** Anonymous pulls allowed (server.public). Default true. */
   publicHold?: boolean
   /** Let any authenticated user push to the hold (registration.allow_all_crew). Default true. */
@@ -42,7 +44,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const [alice, bob] = await Promise.all([user('alice'), user('bob')])
   const s3Env: Record<string, string> = {}
   if (opts.s3) {
-    const s3 = await startRadosgw()
+    const s3 = await startRadosgw({ memstoreBytes: opts.s3MemstoreBytes })
     Object.assign(s3Env, { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey, AWS_REGION: s3.region, S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint })
   }
   // did:web over http is resolvable only for localhost (ATProto's rule), so the hold is named by localhost.
